@@ -1,0 +1,132 @@
+//! What `#[circuit_breaker]` and `#[shared_breaker]` expand to. Not a public API: names here change
+//! without notice. Generated code reaches everything through this module, `core` and `std`
+//! included, so a user crate that shadows `Result`, `Ok` or `core` still compiles.
+
+use std::future::{Future, IntoFuture};
+use std::time::Duration;
+
+pub use ::core;
+pub use ::linkme;
+pub use ::std;
+
+pub use crate::registry::{BREAKERS, CALL_SITES};
+pub use crate::{
+    Backoff, Breaker, Call, CallPolicy, CallSite, Config, Granularity, Next, Rejected, Reset,
+    TimedOut, Verdict, Window,
+};
+
+/// Unwraps a configuration the attribute validated at compile time; in a `const`, so a failure
+/// here would be a compile error, never a run-time panic.
+pub const fn config(built: Result<crate::Config, crate::ConfigError>) -> crate::Config {
+    match built {
+        Ok(config) => config,
+        Err(_) => panic!("breaker: the attribute produced an invalid configuration"),
+    }
+}
+
+/// As [`config`], for the retry settings.
+pub const fn policy(built: Result<crate::CallPolicy, crate::ConfigError>) -> crate::CallPolicy {
+    match built {
+        Ok(policy) => policy,
+        Err(_) => panic!("breaker: the attribute produced an invalid retry policy"),
+    }
+}
+
+/// The default classifier: every error is transient.
+pub fn transient<E>(_: &E) -> Verdict {
+    Verdict::Transient
+}
+
+/// Sleeps between async attempts on tokio's clock.
+pub fn sleep(wait: Duration) -> tokio::time::Sleep {
+    tokio::time::sleep(wait)
+}
+
+/// Sleeps between blocking attempts.
+pub fn sleep_blocking(wait: Duration) {
+    std::thread::sleep(wait);
+}
+
+/// Bounds an async attempt by its `timeout`.
+pub fn timeout<F: IntoFuture>(limit: Duration, attempt: F) -> tokio::time::Timeout<F::IntoFuture> {
+    tokio::time::timeout(limit, attempt)
+}
+
+/// Runs an async attempt inside its span.
+pub fn instrument<F: Future>(
+    attempt: F,
+    span: tracing::Span,
+) -> tracing::instrument::Instrumented<F> {
+    tracing::Instrument::instrument(attempt, span)
+}
+
+/// The return type of an annotated fn must be a `Result`; checked by type, so aliases such as
+/// `io::Result<T>` pass.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` needs a fn that returns `Result<T, E>`, not `{Self}`",
+    label = "this fn returns `{Self}`",
+    note = "the breaker records `Err` as a failure; return a `Result` whose error type implements \
+            `From<breaker::Rejected>`"
+)]
+pub trait IsResult {
+    /// The success type.
+    type Ok;
+    /// The error type.
+    type Err;
+}
+
+impl<T, E> IsResult for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+}
+
+/// Asserts the return type is a `Result`.
+pub const fn require_result<R: IsResult>() {}
+
+/// The error type must be able to carry a rejection (DESIGN rule 10).
+#[diagnostic::on_unimplemented(
+    message = "the error type `{Self}` cannot hold a `breaker::Rejected`",
+    label = "`{Self}` needs `impl From<breaker::Rejected> for {Self}`",
+    note = "when the breaker refuses a call, the fn returns `Err(Rejected.into())`; add a variant \
+            such as `Unavailable(breaker::Rejected)` and implement `From<breaker::Rejected>`"
+)]
+pub trait HoldsRejection: From<Rejected> {}
+
+impl<E: From<Rejected>> HoldsRejection for E {}
+
+/// The error type must be able to carry an attempt timeout when `timeout` is set.
+#[diagnostic::on_unimplemented(
+    message = "the error type `{Self}` cannot hold a `breaker::TimedOut`",
+    label = "`{Self}` needs `impl From<breaker::TimedOut> for {Self}` because `timeout` is set",
+    note = "an attempt that misses its `timeout` returns `Err(TimedOut.into())`; add a variant such \
+            as `TimedOut(breaker::TimedOut)` and implement `From<breaker::TimedOut>`"
+)]
+pub trait HoldsTimeout: From<TimedOut> {}
+
+impl<E: From<TimedOut>> HoldsTimeout for E {}
+
+/// Asserts `E: From<Rejected>` with a clear message; `E` is inferred from the call.
+pub fn require_rejection<E: HoldsRejection>(_: &Call<'_, E>) {}
+
+/// Asserts `E: From<TimedOut>` with a clear message; `E` is inferred from the call.
+pub fn require_timeout<E: HoldsTimeout>(_: &Call<'_, E>) {}
+
+/// A by-value argument is handed to each attempt, so with `attempts > 1` it must be `Clone`
+/// (DESIGN rule 9).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is passed by value to a fn that retries, so it must implement `Clone`",
+    label = "each attempt but the last gets a clone of this argument",
+    note = "derive or implement `Clone` for `{Self}`, take the argument by reference, or set \
+            `attempts = 1`"
+)]
+pub trait RetryArg: Clone {}
+
+impl<T: Clone> RetryArg for T {}
+
+/// A clone of a by-value argument for an attempt that is not the last.
+pub fn retry_arg<T: RetryArg>(arg: &T) -> T {
+    arg.clone()
+}
+
+/// `async fn` only: `timeout` needs an attempt it can cut off.
+pub const fn timeout_needs_async() {}

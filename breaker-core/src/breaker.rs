@@ -1,0 +1,514 @@
+//! The circuit breaker: admission, outcomes and transitions.
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::clock::{self, Millis, Stamp};
+use crate::config::{Config, TripPolicy};
+use crate::Reason;
+use crate::metrics::{Counters, Metrics};
+use crate::permit::{Permit, PermitKind};
+use crate::state::{State, Word};
+use crate::sync::{AtomicU64, Ordering};
+use crate::window::RateWindow;
+use crate::Rejected;
+
+/// A circuit breaker.
+///
+/// Usually one lives in a `static`, declared by `#[circuit_breaker]` or `#[shared_breaker]`; the
+/// programmatic API below is the same one the attributes expand to.
+///
+/// ```
+/// use breaker_core::{Breaker, Config, State};
+///
+/// static DB: Breaker = Breaker::new(Config::new("db")); // threshold 5, reset 30 s
+///
+/// for _ in 0..5 {
+///     let permit = DB.try_acquire().expect("closed");
+///     permit.failure();
+/// }
+/// assert_eq!(DB.state(), State::Open);
+/// let rejected = DB.try_acquire().unwrap_err();
+/// assert_eq!(rejected.breaker(), "db");
+/// assert_eq!(DB.metrics().rejected, 1);
+/// ```
+pub struct Breaker {
+    config: Config,
+    /// The packed [`Word`]. Every transition is one compare-and-swap on it, so it has one winner.
+    word: AtomicU64,
+    /// When the current open period or half-open round began ([`Stamp`]); written by the winner of
+    /// the transition that began it, after the word.
+    stamp: AtomicU64,
+    /// Consecutive policy: `(closed generation << 32) | failures in a row`. Tagging the count with
+    /// its generation lets a close start from zero without a second write racing the first failure.
+    consecutive: AtomicU64,
+    /// Failure-rate policy: the window (see `window.rs` for why it is behind a lock).
+    window: Mutex<RateWindow>,
+    counters: Counters,
+    #[cfg(not(loom))]
+    pub(crate) sites: std::sync::OnceLock<Box<[crate::CallSite]>>,
+}
+
+impl Breaker {
+    /// A closed breaker with this configuration. `const`, so it can initialise a `static`.
+    #[cfg(not(loom))]
+    pub const fn new(config: Config) -> Breaker {
+        Breaker {
+            word: AtomicU64::new(Word::INITIAL.bits()),
+            stamp: AtomicU64::new(Stamp::UNSET.bits()),
+            consecutive: AtomicU64::new(0),
+            window: Mutex::new(RateWindow::new(window_of(&config))),
+            counters: Counters::new(),
+            sites: std::sync::OnceLock::new(),
+            config,
+        }
+    }
+
+    /// A closed breaker with this configuration (loom build).
+    #[cfg(loom)]
+    pub fn new(config: Config) -> Breaker {
+        Breaker {
+            word: AtomicU64::new(Word::INITIAL.bits()),
+            stamp: AtomicU64::new(Stamp::UNSET.bits()),
+            consecutive: AtomicU64::new(0),
+            window: Mutex::new(RateWindow::new(window_of(&config))),
+            counters: Counters::new(),
+            config,
+        }
+    }
+
+    /// The registry key.
+    pub fn name(&self) -> &'static str {
+        self.config.name
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The current state.
+    ///
+    /// An open breaker whose period has ended still reads `Open` until the next call asks for
+    /// admission and becomes the half-open probe: state changes happen on calls, not on a timer.
+    pub fn state(&self) -> State {
+        self.load().state()
+    }
+
+    /// A snapshot of the counts.
+    pub fn metrics(&self) -> Metrics {
+        let word = self.load();
+        let mut metrics = self.counters.snapshot();
+        if word.state() == State::Closed {
+            match self.config.policy {
+                TripPolicy::Consecutive { .. } => {
+                    let (generation, failures) = unpack(self.consecutive.load(Ordering::Relaxed));
+                    if generation == word.generation() {
+                        metrics.consecutive_failures = u64::from(failures);
+                    }
+                }
+                TripPolicy::FailureRate { .. } => {
+                    let tally = self.lock_window().tally(word.generation());
+                    metrics.window_calls = u64::from(tally.calls);
+                    metrics.window_failures = u64::from(tally.failures);
+                }
+            }
+        }
+        metrics
+    }
+
+    /// How long an open breaker stays open before its next probe, `None` in any other state.
+    pub fn remaining_open(&self) -> Option<Duration> {
+        let word = self.load();
+        if word.state() != State::Open {
+            return None;
+        }
+        let period = self.config.reset.period(word.step());
+        Some(match self.started(word) {
+            Some(at) => Duration::from_millis(
+                (at.saturating_add(clock::millis(period))).saturating_sub(clock::now()),
+            ),
+            None => period,
+        })
+    }
+
+    /// Asks to make one call. The permit records its outcome; dropped unrecorded, it records
+    /// nothing and gives back its half-open slot (a cancelled call), and dropped during a panic it
+    /// records a failure (R3).
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, Config, Verdict};
+    ///
+    /// static SEARCH: Breaker = Breaker::new(Config::new("search"));
+    ///
+    /// fn search(q: &str) -> Result<Vec<String>, String> {
+    ///     let permit = SEARCH.try_acquire().map_err(|r| r.to_string())?;
+    ///     let result = if q.is_empty() { Err("empty query".to_owned()) } else { Ok(vec![q.to_owned()]) };
+    ///     match &result {
+    ///         Ok(_) => permit.success(),
+    ///         Err(_) => permit.record(Verdict::Ignore), // the caller's mistake, not the service's
+    ///     }
+    ///     result
+    /// }
+    /// assert!(search("").is_err());
+    /// assert_eq!(SEARCH.metrics().ignored, 1);
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
+        // Acquire pairs with the AcqRel compare-and-swap of each transition, so a thread admitted in
+        // generation g sees everything the winner of g wrote before publishing it.
+        let word = self.load();
+        if matches!(word.state(), State::Closed | State::Disabled) {
+            self.counters.admitted();
+            return Ok(Permit::new(self, word.generation(), PermitKind::Passing));
+        }
+        self.try_acquire_slow(word)
+    }
+
+    #[cold]
+    fn try_acquire_slow(&self, mut word: Word) -> Result<Permit<'_>, Rejected> {
+        loop {
+            match word.state() {
+                State::Closed | State::Disabled => {
+                    self.counters.admitted();
+                    return Ok(Permit::new(self, word.generation(), PermitKind::Passing));
+                }
+                State::ForcedOpen => return Err(self.reject(None)),
+                State::Open => {
+                    let period = self.config.reset.period(word.step());
+                    let now = clock::now();
+                    let Some(started) = self.started(word) else {
+                        return Err(self.reject(Some(period)));
+                    };
+                    let ends = started.saturating_add(clock::millis(period));
+                    if now < ends {
+                        return Err(self.reject(Some(Duration::from_millis(ends - now))));
+                    }
+                    let next = word.transition(State::HalfOpen, word.step()).with_issued(1);
+                    match self.swap(word, next, Reason::ResetElapsed, now) {
+                        Ok(()) => return Ok(self.probe(next)),
+                        Err(actual) => word = actual,
+                    }
+                }
+                State::HalfOpen => {
+                    if word.issued() < self.config.probes {
+                        let next = word.with_issued(word.issued() + 1);
+                        match self.cas(word, next) {
+                            Ok(()) => return Ok(self.probe(next)),
+                            Err(actual) => word = actual,
+                        }
+                        continue;
+                    }
+                    // Every probe is out. A round that reached no decision within one open period
+                    // is replaced, so a probe that hangs cannot wedge the breaker (R6).
+                    let now = clock::now();
+                    let period = clock::millis(self.config.reset.period(word.step()));
+                    let expired = self
+                        .started(word)
+                        .is_some_and(|started| now >= started.saturating_add(period));
+                    if !expired {
+                        return Err(self.reject(None));
+                    }
+                    let next = word.transition(State::HalfOpen, word.step()).with_issued(1);
+                    match self.swap(word, next, Reason::ProbeRoundExpired, now) {
+                        Ok(()) => return Ok(self.probe(next)),
+                        Err(actual) => word = actual,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a call made now would be admitted, without taking a permit. The retry driver asks
+    /// this before sleeping, so a loop stops at once when the breaker it feeds has opened (R1).
+    pub fn would_admit(&self) -> bool {
+        let word = self.load();
+        match word.state() {
+            State::Closed | State::Disabled => true,
+            State::HalfOpen => word.issued() < self.config.probes,
+            State::ForcedOpen => false,
+            State::Open => self.remaining_open() == Some(Duration::ZERO),
+        }
+    }
+
+    /// Opens the breaker by hand until [`reset`](Breaker::reset). Calling it again does nothing.
+    pub fn force_open(&self) {
+        self.set(State::ForcedOpen, Reason::ForcedOpen);
+    }
+
+    /// Switches the breaker off until [`reset`](Breaker::reset): every call is admitted and counted,
+    /// nothing opens it. Calling it again does nothing.
+    pub fn disable(&self) {
+        self.set(State::Disabled, Reason::Disabled);
+    }
+
+    /// Closes the breaker with empty counts, whatever its state. On a closed breaker it does
+    /// nothing.
+    pub fn reset(&self) {
+        self.set(State::Closed, Reason::Reset);
+    }
+
+    fn set(&self, to: State, reason: Reason) {
+        let mut word = self.load();
+        while word.state() != to {
+            let next = word.transition(to, 0);
+            match self.swap(word, next, reason, clock::now()) {
+                Ok(()) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    // ---- outcomes, called by `Permit` ----
+
+    #[inline]
+    pub(crate) fn on_success(&self, generation: u32, kind: PermitKind) {
+        let word = self.load();
+        if word.generation() != generation {
+            return self.counters.late();
+        }
+        if kind == PermitKind::Probe {
+            return self.probe_succeeded(word);
+        }
+        self.counters.success();
+        match self.config.policy {
+            TripPolicy::Consecutive { .. } => {
+                // The hot path: reading a zero count writes nothing (R9).
+                let current = self.consecutive.load(Ordering::Relaxed);
+                let (tagged, failures) = unpack(current);
+                if failures != 0 && tagged == generation {
+                    // Relaxed: the count orders nothing; a lost race with a failure of the same
+                    // generation only means that failure's count survives, as it should.
+                    let _ = self.consecutive.compare_exchange(
+                        current,
+                        pack(generation, 0),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                }
+            }
+            TripPolicy::FailureRate { .. } if word.state() == State::Closed => {
+                self.lock_window().record(generation, false);
+            }
+            TripPolicy::FailureRate { .. } => {}
+        }
+    }
+
+    pub(crate) fn on_failure(&self, generation: u32, kind: PermitKind, timed_out: bool) {
+        let word = self.load();
+        if word.generation() != generation {
+            return self.counters.late();
+        }
+        self.counters.failure();
+        if timed_out {
+            self.counters.timeout();
+        }
+        match word.state() {
+            State::HalfOpen if kind == PermitKind::Probe => self.probe_failed(word),
+            State::Closed => self.closed_failure(word),
+            _ => {}
+        }
+    }
+
+    pub(crate) fn on_ignore(&self, generation: u32, kind: PermitKind) {
+        if self.load().generation() != generation {
+            return self.counters.late();
+        }
+        self.counters.ignored();
+        if kind == PermitKind::Probe {
+            self.give_back(generation);
+        }
+    }
+
+    pub(crate) fn on_cancel(&self, generation: u32, kind: PermitKind) {
+        if kind == PermitKind::Probe {
+            self.give_back(generation);
+        }
+    }
+
+    pub(crate) fn on_retry(&self) {
+        self.counters.retry();
+    }
+
+    fn closed_failure(&self, word: Word) {
+        let generation = word.generation();
+        match self.config.policy {
+            TripPolicy::Consecutive { threshold } => {
+                let mut current = self.consecutive.load(Ordering::Relaxed);
+                let failures = loop {
+                    let (tagged, failures) = unpack(current);
+                    let failures = if tagged == generation { failures.saturating_add(1) } else { 1 };
+                    match self.consecutive.compare_exchange_weak(
+                        current,
+                        pack(generation, failures),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => break failures,
+                        Err(actual) => current = actual,
+                    }
+                };
+                if failures >= threshold {
+                    self.trip(word, Reason::ConsecutiveFailures { failures });
+                }
+            }
+            TripPolicy::FailureRate { percent, min_calls, .. } => {
+                let tally = self.lock_window().record(generation, true);
+                if tally.trips(percent, min_calls) {
+                    self.trip(
+                        word,
+                        Reason::FailureRate { failures: tally.failures, calls: tally.calls },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Closed -> Open. Only one thread's swap from this closed generation succeeds (R7); the rest
+    /// find a newer word and do nothing.
+    fn trip(&self, word: Word, reason: Reason) {
+        let _ = self.swap(word, word.transition(State::Open, 0), reason, clock::now());
+    }
+
+    fn probe_succeeded(&self, mut word: Word) {
+        let generation = word.generation();
+        self.counters.success();
+        while word.generation() == generation && word.state() == State::HalfOpen {
+            let successes = word.successes() + 1;
+            let result = if successes >= self.config.probes {
+                // A close forgets the failed rounds: the next opening starts at `reset`'s minimum.
+                self.swap(word, word.transition(State::Closed, 0), Reason::ProbesSucceeded, clock::now())
+            } else {
+                self.cas(word, word.with_successes(successes))
+            };
+            match result {
+                Ok(()) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    fn probe_failed(&self, mut word: Word) {
+        let generation = word.generation();
+        while word.generation() == generation && word.state() == State::HalfOpen {
+            let next = word.transition(State::Open, word.step().saturating_add(1));
+            match self.swap(word, next, Reason::ProbeFailed, clock::now()) {
+                Ok(()) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Returns a half-open slot of `generation`, if that round is still running.
+    fn give_back(&self, generation: u32) {
+        let mut word = self.load();
+        while word.generation() == generation
+            && word.state() == State::HalfOpen
+            && word.issued() > 0
+        {
+            match self.cas(word, word.with_issued(word.issued() - 1)) {
+                Ok(()) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    // ---- the word ----
+
+    #[inline]
+    fn load(&self) -> Word {
+        Word::from_bits(self.word.load(Ordering::Acquire))
+    }
+
+    /// A change within one generation (a half-open slot taken or returned, a success counted).
+    fn cas(&self, current: Word, next: Word) -> Result<(), Word> {
+        // AcqRel: Acquire to see the state the current word stands for; Release so the next reader
+        // of this word sees ours.
+        self.word
+            .compare_exchange(current.bits(), next.bits(), Ordering::AcqRel, Ordering::Acquire)
+            .map(drop)
+            .map_err(Word::from_bits)
+    }
+
+    /// A transition: the one thread whose swap succeeds stamps the new period and announces it.
+    fn swap(&self, current: Word, next: Word, reason: Reason, now: Millis) -> Result<(), Word> {
+        self.cas(current, next)?;
+        if matches!(next.state(), State::Open | State::HalfOpen) {
+            // Release pairs with the Acquire in `started`: a reader that sees this stamp sees the
+            // period it starts.
+            self.stamp.store(Stamp::new(next.generation(), now).bits(), Ordering::Release);
+        }
+        announce(self, current.state(), next.state(), reason, now);
+        Ok(())
+    }
+
+    /// When the period of `word` began, once its winner has published it.
+    fn started(&self, word: Word) -> Option<Millis> {
+        Stamp::from_bits(self.stamp.load(Ordering::Acquire)).at(word.generation())
+    }
+
+    fn probe(&self, word: Word) -> Permit<'_> {
+        self.counters.admitted();
+        Permit::new(self, word.generation(), PermitKind::Probe)
+    }
+
+    #[cold]
+    fn reject(&self, retry_after: Option<Duration>) -> Rejected {
+        self.counters.rejected();
+        Rejected::new(self.config.name, retry_after)
+    }
+
+    fn lock_window(&self) -> std::sync::MutexGuard<'_, RateWindow> {
+        // Nothing panics while holding the lock, but a poisoned window is still a valid window.
+        self.window.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The generation of the current state; a test hook for models that count transitions.
+    #[doc(hidden)]
+    pub fn __generation(&self) -> u32 {
+        self.load().generation()
+    }
+}
+
+#[cfg(not(loom))]
+fn announce(breaker: &Breaker, from: State, to: State, reason: Reason, now: Millis) {
+    crate::events::announce(crate::events::Transition {
+        breaker: breaker.name(),
+        from,
+        to,
+        at: clock::instant(now),
+        wall: std::time::SystemTime::now(),
+        reason,
+    });
+}
+
+#[cfg(loom)]
+fn announce(_: &Breaker, _: State, _: State, _: Reason, _: Millis) {}
+
+const fn window_of(config: &Config) -> crate::config::Window {
+    match config.policy {
+        TripPolicy::FailureRate { window, .. } => window,
+        // Never used: a consecutive breaker never records into a window.
+        TripPolicy::Consecutive { .. } => crate::config::Window::Count(1),
+    }
+}
+
+const fn pack(generation: u32, failures: u32) -> u64 {
+    ((generation as u64) << 32) | failures as u64
+}
+
+const fn unpack(bits: u64) -> (u32, u32) {
+    ((bits >> 32) as u32, bits as u32)
+}
+
+impl fmt::Debug for Breaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Breaker")
+            .field("name", &self.config.name)
+            .field("word", &self.load())
+            .field("stamp", &Stamp::from_bits(self.stamp.load(Ordering::Relaxed)))
+            .field("metrics", &self.counters.snapshot())
+            .finish_non_exhaustive()
+    }
+}

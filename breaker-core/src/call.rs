@@ -1,0 +1,224 @@
+//! The retry driver: one call, its attempts, and what the breaker is told about them.
+//!
+//! [`Call`] is a small state machine that the generated code (and [`CallPolicy::run`] /
+//! [`CallPolicy::run_blocking`]) drive in a plain loop: `admit`, run the attempt, `settle`, sleep if
+//! told to. Keeping the loop in the caller means no boxed future, no closure that must lend its
+//! arguments to a future, and no allocation per call or per attempt.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::{Breaker, CallPolicy, Granularity, Permit, Rejected, TimedOut, Verdict};
+
+/// What to do after an attempt.
+#[derive(Debug)]
+#[must_use]
+pub enum Next<T, E> {
+    /// The call is over: return this.
+    Return(Result<T, E>),
+    /// Sleep this long, then `admit` the next attempt.
+    Retry(Duration),
+}
+
+/// One call in progress under a breaker and a [`CallPolicy`].
+///
+/// Dropping it mid-attempt (a cancelled future, a panic unwinding) drops the permit it holds, which
+/// gives a half-open slot back or, during a panic, records a failure.
+#[derive(Debug)]
+pub struct Call<'b, E> {
+    breaker: &'b Breaker,
+    policy: &'b CallPolicy,
+    /// Attempts started so far.
+    attempt: u32,
+    permit: Option<Permit<'b>>,
+    /// The last real error, returned if a later attempt is refused (R1).
+    last_error: Option<E>,
+}
+
+impl<'b, E> Call<'b, E> {
+    /// Starts a call.
+    pub fn new(breaker: &'b Breaker, policy: &'b CallPolicy) -> Call<'b, E> {
+        Call { breaker, policy, attempt: 0, permit: None, last_error: None }
+    }
+
+    /// Asks for the next attempt. `Err` carries what the call returns when the breaker refuses:
+    /// the last real error, or the rejection itself when no attempt ran (R1, R4).
+    #[inline]
+    pub fn admit(&mut self) -> Result<(), E>
+    where
+        E: From<Rejected>,
+    {
+        if self.permit.is_none() {
+            match self.breaker.try_acquire() {
+                Ok(permit) => self.permit = Some(permit),
+                Err(rejected) => return Err(self.last_error.take().unwrap_or_else(|| rejected.into())),
+            }
+        }
+        self.attempt += 1;
+        if self.attempt > 1 {
+            self.breaker.on_retry();
+        }
+        Ok(())
+    }
+
+    /// The attempt number now running, from 1.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Whether the attempt now running is the call's last, whatever its outcome: the generated code
+    /// hands it the original arguments instead of clones.
+    #[inline]
+    pub fn is_last(&self) -> bool {
+        self.attempt >= self.policy.attempts()
+            || (self.policy.granularity() == Granularity::PerCall
+                && self.permit.as_ref().is_some_and(Permit::is_probe))
+    }
+
+    /// Settles the attempt's result.
+    #[inline]
+    pub fn settle<T>(&mut self, result: Result<T, E>, classify: fn(&E) -> Verdict) -> Next<T, E> {
+        match result {
+            Ok(value) => {
+                if let Some(permit) = self.permit.take() {
+                    permit.success();
+                }
+                Next::Return(Ok(value))
+            }
+            Err(error) => {
+                let verdict = classify(&error);
+                self.settle_error(error, verdict, false)
+            }
+        }
+    }
+
+    /// Settles an attempt that missed its timeout: a `Transient` failure (R3).
+    pub fn settle_timeout<T>(&mut self, after: Duration) -> Next<T, E>
+    where
+        E: From<TimedOut>,
+    {
+        self.settle_error(TimedOut::new(after).into(), Verdict::Transient, true)
+    }
+
+    fn settle_error<T>(&mut self, error: E, verdict: Verdict, timed_out: bool) -> Next<T, E> {
+        let retry = verdict == Verdict::Transient && !self.is_last();
+        let permit = self.permit.take();
+        match self.policy.granularity() {
+            Granularity::PerCall if retry => {
+                // The breaker judges the call, not the attempt: keep the permit for the next one.
+                self.permit = permit;
+            }
+            Granularity::PerCall | Granularity::PerAttempt => {
+                if let Some(permit) = permit {
+                    match (verdict, timed_out) {
+                        (Verdict::Ignore, _) => permit.ignore(),
+                        (_, true) => permit.timeout(),
+                        (_, false) => permit.failure(),
+                    }
+                }
+            }
+        }
+        // With `per_attempt`, a breaker this failure (or another caller) has opened ends the loop
+        // now, before any sleep (R1).
+        if !retry
+            || (self.policy.granularity() == Granularity::PerAttempt && !self.breaker.would_admit())
+        {
+            return Next::Return(Err(error));
+        }
+        self.last_error = Some(error);
+        Next::Retry(self.policy.wait(self.attempt))
+    }
+
+    /// A `tracing` span for the attempt now running, at DEBUG.
+    pub fn span(&self) -> tracing::Span {
+        tracing::debug_span!(
+            target: "breaker",
+            "breaker.attempt",
+            breaker = self.breaker.name(),
+            attempt = self.attempt,
+            attempts = self.policy.attempts(),
+        )
+    }
+}
+
+impl CallPolicy {
+    /// Runs an async operation under `breaker` with this policy: what `#[circuit_breaker]` does,
+    /// for code that builds its breakers at run time.
+    ///
+    /// `op` is called once per attempt; `classify` decides what each error means (pass
+    /// [`Verdict::transient`] to count every error as transient). The error type holds both
+    /// [`Rejected`] and [`TimedOut`], since the policy may carry an attempt timeout.
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, CallPolicy, Config, Granularity, Rejected, TimedOut, Verdict};
+    ///
+    /// #[derive(Debug)]
+    /// enum Error { Down, Rejected(Rejected), TimedOut(TimedOut) }
+    /// impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+    /// impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
+    ///
+    /// static API: Breaker = Breaker::new(Config::new("api"));
+    /// const POLICY: CallPolicy = match CallPolicy::builder().attempts(3).retry(Granularity::PerCall).build() {
+    ///     Ok(p) => p,
+    ///     Err(_) => panic!("invalid policy"),
+    /// };
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let mut tries = 0;
+    /// let result: Result<u32, Error> = POLICY
+    ///     .run(&API, Verdict::transient, || { tries += 1; let ok = tries == 3; async move { if ok { Ok(7) } else { Err(Error::Down) } } })
+    ///     .await;
+    /// assert_eq!(result.unwrap(), 7);
+    /// assert_eq!(API.metrics().failures, 0); // per_call: the call succeeded
+    /// # }
+    /// ```
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        breaker: &Breaker,
+        classify: fn(&E) -> Verdict,
+        mut op: F,
+    ) -> Result<T, E>
+    where
+        E: From<Rejected> + From<TimedOut>,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut call: Call<'_, E> = Call::new(breaker, self);
+        loop {
+            call.admit()?;
+            let next = match self.timeout() {
+                Some(limit) => match tokio::time::timeout(limit, op()).await {
+                    Ok(result) => call.settle(result, classify),
+                    Err(_) => call.settle_timeout(limit),
+                },
+                None => call.settle(op().await, classify),
+            };
+            match next {
+                Next::Return(result) => return result,
+                Next::Retry(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
+    /// Runs a blocking operation under `breaker` with this policy, sleeping the thread between
+    /// attempts. A `timeout` does not apply: a blocking call cannot be cut off.
+    pub fn run_blocking<T, E, F>(
+        &self,
+        breaker: &Breaker,
+        classify: fn(&E) -> Verdict,
+        mut op: F,
+    ) -> Result<T, E>
+    where
+        E: From<Rejected>,
+        F: FnMut() -> Result<T, E>,
+    {
+        let mut call: Call<'_, E> = Call::new(breaker, self);
+        loop {
+            call.admit()?;
+            match call.settle(op(), classify) {
+                Next::Return(result) => return result,
+                Next::Retry(wait) => std::thread::sleep(wait),
+            }
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! What a breaker is configured with, built and validated at run time.
+//!
+//! The attribute writes the same builder calls in a `const` item after checking every value at
+//! compile time, so the builder is `const` and the two paths cannot drift apart.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::state::MAX_PROBES;
+
+/// The largest count window: its outcomes are kept one bit each.
+pub const MAX_COUNT_WINDOW: u32 = 1 << 20;
+
+/// How a closed breaker decides to open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TripPolicy {
+    /// Opens after this many recorded failures in a row; a success starts the count again.
+    Consecutive {
+        /// Failures in a row that open the breaker, at least 1.
+        threshold: u32,
+    },
+    /// Opens when at least `percent` of the outcomes in the window are failures, once the window
+    /// holds `min_calls` outcomes.
+    FailureRate {
+        /// Percent of recorded failures, 1..=100, that opens the breaker.
+        percent: u32,
+        /// Which outcomes are judged.
+        window: Window,
+        /// Outcomes the window must hold before the rate is judged.
+        min_calls: u32,
+    },
+}
+
+/// The outcomes a failure-rate policy judges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// The last N outcomes, sliding one outcome at a time.
+    Count(u32),
+    /// The outcomes of the last T, sliding in steps of T/20.
+    Time(Duration),
+}
+
+/// How long an opened breaker stays open before it lets probes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reset {
+    /// Always the same period.
+    Fixed(Duration),
+    /// Starts at `min` and doubles after each failed half-open round, capped at `max`; a close starts
+    /// it again at `min`.
+    Backoff {
+        /// The first open period.
+        min: Duration,
+        /// The longest open period.
+        max: Duration,
+    },
+}
+
+impl Reset {
+    /// The open period after `failed_rounds` failed half-open rounds, saturating at the cap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker_core::Reset;
+    ///
+    /// let reset = Reset::Backoff { min: Duration::from_secs(1), max: Duration::from_secs(8) };
+    /// let secs: Vec<u64> = (0..5).map(|n| reset.period(n).as_secs()).collect();
+    /// assert_eq!(secs, [1, 2, 4, 8, 8]);
+    /// assert_eq!(reset.period(u32::MAX), Duration::from_secs(8));
+    /// ```
+    pub const fn period(&self, failed_rounds: u32) -> Duration {
+        match *self {
+            Reset::Fixed(d) => d,
+            Reset::Backoff { min, max } => double_capped(min, max, failed_rounds),
+        }
+    }
+}
+
+/// `start * 2^n`, capped at `cap`, for any `n`.
+pub(crate) const fn double_capped(start: Duration, cap: Duration, n: u32) -> Duration {
+    let mut d = start;
+    let mut i = 0;
+    while i < n {
+        if d.as_nanos() >= cap.as_nanos() {
+            return cap;
+        }
+        d = d.saturating_mul(2);
+        i += 1;
+    }
+    if d.as_nanos() > cap.as_nanos() { cap } else { d }
+}
+
+/// The configuration of one breaker: its name, trip policy, open period and half-open probes.
+///
+/// Build one with [`Config::builder`], which validates every value:
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker_core::{Breaker, Config, Reset, Window};
+///
+/// let config = Config::builder("payments")
+///     .failure_rate(50)
+///     .window(Window::Time(Duration::from_secs(60)))
+///     .reset(Reset::Backoff { min: Duration::from_secs(1), max: Duration::from_secs(60) })
+///     .build()?;
+/// let payments = Breaker::new(config);
+/// assert_eq!(payments.name(), "payments");
+/// # Ok::<(), breaker_core::ConfigError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) name: &'static str,
+    pub(crate) policy: TripPolicy,
+    pub(crate) reset: Reset,
+    pub(crate) probes: u32,
+    pub(crate) location: Option<Location>,
+}
+
+/// Where a breaker was declared in source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The source file, as `file!()` gives it.
+    pub file: &'static str,
+    /// The line, as `line!()` gives it.
+    pub line: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+impl Config {
+    /// The defaults of DESIGN's key table: `threshold = 5`, `reset = "30s"`, `probes = 1`.
+    pub const fn new(name: &'static str) -> Config {
+        Config {
+            name,
+            policy: TripPolicy::Consecutive { threshold: 5 },
+            reset: Reset::Fixed(Duration::from_secs(30)),
+            probes: 1,
+            location: None,
+        }
+    }
+
+    /// Starts a builder with the defaults of [`Config::new`].
+    pub const fn builder(name: &'static str) -> ConfigBuilder {
+        ConfigBuilder {
+            name,
+            threshold: None,
+            failure_rate: None,
+            window: None,
+            min_calls: None,
+            reset: Reset::Fixed(Duration::from_secs(30)),
+            probes: 1,
+            location: None,
+        }
+    }
+
+    /// The registry key.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// How the breaker decides to open.
+    pub const fn policy(&self) -> TripPolicy {
+        self.policy
+    }
+
+    /// How long it stays open.
+    pub const fn reset(&self) -> Reset {
+        self.reset
+    }
+
+    /// Trial calls admitted per half-open round; that many successes close it.
+    pub const fn probes(&self) -> u32 {
+        self.probes
+    }
+
+    /// Where it was declared, when known.
+    pub const fn location(&self) -> Option<Location> {
+        self.location
+    }
+}
+
+/// Builds a [`Config`]; [`build`](ConfigBuilder::build) checks the same combinations the attribute
+/// rejects at compile time.
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ConfigBuilder {
+    name: &'static str,
+    threshold: Option<u32>,
+    failure_rate: Option<u32>,
+    window: Option<Window>,
+    min_calls: Option<u32>,
+    reset: Reset,
+    probes: u32,
+    location: Option<Location>,
+}
+
+impl ConfigBuilder {
+    /// Consecutive recorded failures that open the breaker (default 5).
+    pub const fn threshold(mut self, failures: u32) -> Self {
+        self.threshold = Some(failures);
+        self
+    }
+
+    /// Percent (1..=100) of recorded failures in the window that opens the breaker.
+    pub const fn failure_rate(mut self, percent: u32) -> Self {
+        self.failure_rate = Some(percent);
+        self
+    }
+
+    /// The outcomes a failure rate judges (default the last 100).
+    pub const fn window(mut self, window: Window) -> Self {
+        self.window = Some(window);
+        self
+    }
+
+    /// Outcomes needed in the window before the rate is judged (default 10).
+    pub const fn min_calls(mut self, calls: u32) -> Self {
+        self.min_calls = Some(calls);
+        self
+    }
+
+    /// How long the breaker stays open (default 30 s).
+    pub const fn reset(mut self, reset: Reset) -> Self {
+        self.reset = reset;
+        self
+    }
+
+    /// Trial calls admitted per half-open round (default 1).
+    pub const fn probes(mut self, probes: u32) -> Self {
+        self.probes = probes;
+        self
+    }
+
+    /// Where the breaker is declared, for the registry's messages.
+    pub const fn location(mut self, file: &'static str, line: u32) -> Self {
+        self.location = Some(Location { file, line });
+        self
+    }
+
+    /// Checks every value and their combination.
+    ///
+    /// ```
+    /// use breaker_core::{Config, ConfigError};
+    ///
+    /// let err = Config::builder("db").threshold(5).failure_rate(50).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::ThresholdWithFailureRate);
+    /// ```
+    pub const fn build(self) -> Result<Config, ConfigError> {
+        if self.name.is_empty() {
+            return Err(ConfigError::EmptyName);
+        }
+        let policy = match (self.threshold, self.failure_rate) {
+            (Some(_), Some(_)) => return Err(ConfigError::ThresholdWithFailureRate),
+            (threshold, None) => {
+                if self.window.is_some() {
+                    return Err(ConfigError::WindowWithoutFailureRate);
+                }
+                if self.min_calls.is_some() {
+                    return Err(ConfigError::MinCallsWithoutFailureRate);
+                }
+                let threshold = match threshold {
+                    Some(t) => t,
+                    None => 5,
+                };
+                if threshold == 0 {
+                    return Err(ConfigError::ZeroThreshold);
+                }
+                TripPolicy::Consecutive { threshold }
+            }
+            (None, Some(percent)) => {
+                if percent == 0 || percent > 100 {
+                    return Err(ConfigError::FailureRateOutOfRange(percent));
+                }
+                let window = match self.window {
+                    Some(w) => w,
+                    None => Window::Count(100),
+                };
+                let min_calls = match self.min_calls {
+                    Some(m) => m,
+                    None => 10,
+                };
+                if min_calls == 0 {
+                    return Err(ConfigError::ZeroMinCalls);
+                }
+                match window {
+                    Window::Count(0) => return Err(ConfigError::ZeroWindow),
+                    Window::Count(n) if n > MAX_COUNT_WINDOW => {
+                        return Err(ConfigError::CountWindowTooLarge(n));
+                    }
+                    Window::Count(n) if min_calls > n => {
+                        return Err(ConfigError::MinCallsAboveWindow { min_calls, window: n });
+                    }
+                    Window::Time(d) if d.as_millis() == 0 => return Err(ConfigError::ZeroWindow),
+                    _ => {}
+                }
+                TripPolicy::FailureRate { percent, window, min_calls }
+            }
+        };
+        match self.reset {
+            Reset::Fixed(d) if d.as_millis() == 0 => return Err(ConfigError::ZeroReset),
+            Reset::Backoff { min, .. } if min.as_millis() == 0 => return Err(ConfigError::ZeroReset),
+            Reset::Backoff { min, max } if max.as_nanos() < min.as_nanos() => {
+                return Err(ConfigError::ResetRangeInverted);
+            }
+            _ => {}
+        }
+        if self.probes == 0 || self.probes > MAX_PROBES {
+            return Err(ConfigError::ProbesOutOfRange(self.probes));
+        }
+        Ok(Config {
+            name: self.name,
+            policy,
+            reset: self.reset,
+            probes: self.probes,
+            location: self.location,
+        })
+    }
+}
+
+/// Why a [`ConfigBuilder`] refused its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The name is empty.
+    EmptyName,
+    /// Both a consecutive threshold and a failure rate were given.
+    ThresholdWithFailureRate,
+    /// `threshold` is 0.
+    ZeroThreshold,
+    /// `failure_rate` is not in 1..=100.
+    FailureRateOutOfRange(u32),
+    /// A window was given without a failure rate.
+    WindowWithoutFailureRate,
+    /// `min_calls` was given without a failure rate.
+    MinCallsWithoutFailureRate,
+    /// The window is empty (0 outcomes or a zero duration).
+    ZeroWindow,
+    /// The count window exceeds [`MAX_COUNT_WINDOW`].
+    CountWindowTooLarge(u32),
+    /// `min_calls` is 0.
+    ZeroMinCalls,
+    /// `min_calls` exceeds a count window, so the rate could never be judged.
+    MinCallsAboveWindow {
+        /// The `min_calls` given.
+        min_calls: u32,
+        /// The count window given.
+        window: u32,
+    },
+    /// The open period is shorter than a millisecond.
+    ZeroReset,
+    /// A reset range ends below its start.
+    ResetRangeInverted,
+    /// `probes` is not in 1..=1023.
+    ProbesOutOfRange(u32),
+    /// `attempts` is not in 1..=100.
+    AttemptsOutOfRange(u32),
+    /// `attempts > 1` without a retry granularity: what the breaker counts would be implicit.
+    RetryWithoutGranularity {
+        /// The `attempts` given.
+        attempts: u32,
+    },
+    /// A granularity, backoff or jitter was given for a single attempt, which never retries.
+    RetrySettingWithoutAttempts,
+    /// A backoff range ends below its start.
+    BackoffRangeInverted,
+    /// An attempt timeout shorter than a millisecond.
+    ZeroTimeout,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ConfigError::EmptyName => f.write_str("a breaker name must not be empty"),
+            ConfigError::ThresholdWithFailureRate => f.write_str(
+                "`threshold` and `failure_rate` are two trip policies; give one: `threshold` opens \
+                 after N failures in a row, `failure_rate` after a percentage of a window",
+            ),
+            ConfigError::ZeroThreshold => {
+                f.write_str("`threshold` must be at least 1 failure in a row")
+            }
+            ConfigError::FailureRateOutOfRange(p) => {
+                write!(f, "`failure_rate` is a percent in 1..=100, got {p}")
+            }
+            ConfigError::WindowWithoutFailureRate => f.write_str(
+                "`window` only applies to a failure-rate policy; add `failure_rate` or remove it",
+            ),
+            ConfigError::MinCallsWithoutFailureRate => f.write_str(
+                "`min_calls` only applies to a failure-rate policy; add `failure_rate` or remove it",
+            ),
+            ConfigError::ZeroWindow => f.write_str("`window` must hold at least one outcome"),
+            ConfigError::CountWindowTooLarge(n) => {
+                write!(f, "a count `window` holds at most {MAX_COUNT_WINDOW} outcomes, got {n}")
+            }
+            ConfigError::ZeroMinCalls => f.write_str("`min_calls` must be at least 1"),
+            ConfigError::MinCallsAboveWindow { min_calls, window } => write!(
+                f,
+                "`min_calls` ({min_calls}) exceeds the count `window` ({window}), so the rate would \
+                 never be judged; use `min_calls <= {window}`"
+            ),
+            ConfigError::ZeroReset => f.write_str("`reset` must be at least 1ms"),
+            ConfigError::ResetRangeInverted => {
+                f.write_str("the `reset` range ends below its start; write it as `\"min..max\"`")
+            }
+            ConfigError::ProbesOutOfRange(p) => {
+                write!(f, "`probes` must be in 1..={MAX_PROBES}, got {p}")
+            }
+            ConfigError::AttemptsOutOfRange(n) => {
+                write!(f, "`attempts` must be in 1..={}, got {n}", crate::retry::MAX_ATTEMPTS)
+            }
+            ConfigError::RetryWithoutGranularity { attempts } => write!(
+                f,
+                "{attempts} attempts need a retry granularity: `Granularity::PerAttempt` makes the \
+                 breaker count every attempt, `Granularity::PerCall` counts each call once after \
+                 its retries"
+            ),
+            ConfigError::RetrySettingWithoutAttempts => f.write_str(
+                "a retry granularity, backoff or jitter only applies with `attempts` above 1",
+            ),
+            ConfigError::BackoffRangeInverted => {
+                f.write_str("the backoff range ends below its start; write it as `\"min..max\"`")
+            }
+            ConfigError::ZeroTimeout => f.write_str("an attempt `timeout` must be at least 1ms"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

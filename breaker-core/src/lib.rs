@@ -1,0 +1,72 @@
+//! The runtime of [`breaker`](https://docs.rs/breaker): the circuit breaker state machine, its trip
+//! policies, the retry driver, the registry and the transition events.
+//!
+//! Most programs use it through the `breaker` crate's `#[circuit_breaker]` attribute; everything the
+//! attribute expresses is also reachable here by hand: [`Config`] and [`Breaker::try_acquire`] for a
+//! breaker, [`CallPolicy::run`] for retry under a breaker.
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+#![forbid(unsafe_code)]
+
+mod breaker;
+#[cfg(not(loom))]
+mod call;
+mod clock;
+mod config;
+mod error;
+#[cfg(not(loom))]
+mod events;
+mod metrics;
+mod permit;
+#[cfg(not(loom))]
+mod registry;
+mod retry;
+mod state;
+mod sync;
+mod verdict;
+mod window;
+
+pub use crate::breaker::Breaker;
+#[cfg(not(loom))]
+pub use crate::call::{Call, Next};
+pub use crate::config::{
+    Config, ConfigBuilder, ConfigError, Location, MAX_COUNT_WINDOW, Reset, TripPolicy, Window,
+};
+pub use crate::error::{Rejected, TimedOut};
+#[cfg(not(loom))]
+pub use crate::events::{CAPACITY as EVENTS_CAPACITY, Events, Lagged, Reason, Transition};
+pub use crate::metrics::Metrics;
+pub use crate::permit::Permit;
+#[cfg(not(loom))]
+pub use crate::registry::{CallSite, Registry, registry};
+pub use crate::retry::{
+    Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, MAX_ATTEMPTS, jitter,
+};
+pub use crate::state::State;
+pub use crate::verdict::Verdict;
+
+#[cfg(loom)]
+pub use crate::clock::advance;
+#[cfg(loom)]
+pub use crate::events_loom::Reason;
+
+#[cfg(loom)]
+mod events_loom {
+    /// Why a breaker changed state (loom build: no event bus).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[allow(missing_docs)]
+    pub enum Reason {
+        ConsecutiveFailures { failures: u32 },
+        FailureRate { failures: u32, calls: u32 },
+        ResetElapsed,
+        ProbeFailed,
+        ProbesSucceeded,
+        ProbeRoundExpired,
+        ForcedOpen,
+        Disabled,
+        Reset,
+    }
+}
+
+#[cfg(not(loom))]
+#[doc(hidden)]
+pub mod __private;

@@ -1,0 +1,237 @@
+//! The outcomes a failure-rate policy judges: the last N, or those of the last T.
+//!
+//! A window lives behind a `Mutex` in its breaker. Sliding a count window means replacing the oldest
+//! outcome and adjusting the failure count in one step, which no single atomic can express; the
+//! lock is held for a few dozen instructions, never across the user's call, and only breakers with a
+//! `failure_rate` take it (the consecutive policy is lock-free). Its cost is measured in
+//! `benches/hot_path.rs` next to the consecutive policy.
+
+use std::time::Duration;
+
+use crate::clock::{self, Millis};
+use crate::config::Window;
+
+/// Buckets a time window is divided into; outcomes leave it in steps of T/`BUCKETS`.
+pub(crate) const BUCKETS: usize = 20;
+
+/// The window's counts after recording an outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub(crate) calls: u32,
+    pub(crate) failures: u32,
+}
+
+impl Tally {
+    /// Whether a failure rate of `percent` is reached, once `min_calls` outcomes are in.
+    pub(crate) fn trips(self, percent: u32, min_calls: u32) -> bool {
+        self.calls >= min_calls
+            && u64::from(self.failures) * 100 >= u64::from(percent) * u64::from(self.calls)
+    }
+}
+
+/// One breaker's rate window, tagged with the closed generation its outcomes belong to: an outcome
+/// of a newer generation empties it first, so a close starts from nothing without the closing
+/// thread having to take this lock.
+#[derive(Debug)]
+pub(crate) struct RateWindow {
+    generation: u32,
+    outcomes: Outcomes,
+}
+
+#[derive(Debug)]
+enum Outcomes {
+    Count(CountRing),
+    Time(TimeBuckets),
+}
+
+impl RateWindow {
+    pub(crate) const fn new(window: Window) -> RateWindow {
+        let outcomes = match window {
+            Window::Count(capacity) => Outcomes::Count(CountRing {
+                bits: Vec::new(),
+                capacity,
+                next: 0,
+                len: 0,
+                failures: 0,
+            }),
+            Window::Time(span) => Outcomes::Time(TimeBuckets::new(span)),
+        };
+        RateWindow { generation: 0, outcomes }
+    }
+
+    /// Records an outcome of `generation` and returns the counts.
+    pub(crate) fn record(&mut self, generation: u32, failure: bool) -> Tally {
+        self.adopt(generation);
+        match &mut self.outcomes {
+            Outcomes::Count(ring) => ring.push(failure),
+            Outcomes::Time(buckets) => buckets.push(clock::now(), failure),
+        }
+    }
+
+    /// The counts as of now, if the window belongs to `generation`.
+    pub(crate) fn tally(&mut self, generation: u32) -> Tally {
+        if self.generation != generation {
+            return Tally::default();
+        }
+        match &mut self.outcomes {
+            Outcomes::Count(ring) => ring.tally(),
+            Outcomes::Time(buckets) => buckets.tally(clock::now()),
+        }
+    }
+
+    fn adopt(&mut self, generation: u32) {
+        if self.generation != generation {
+            self.generation = generation;
+            match &mut self.outcomes {
+                Outcomes::Count(ring) => ring.clear(),
+                Outcomes::Time(buckets) => buckets.clear(),
+            }
+        }
+    }
+}
+
+/// The last `capacity` outcomes, one bit each (1 = failure), in a ring.
+#[derive(Debug)]
+struct CountRing {
+    /// Allocated on the first outcome and kept: no allocation per call.
+    bits: Vec<u64>,
+    capacity: u32,
+    next: u32,
+    len: u32,
+    failures: u32,
+}
+
+impl CountRing {
+    fn push(&mut self, failure: bool) -> Tally {
+        if self.bits.is_empty() {
+            self.bits = vec![0; self.capacity.div_ceil(64) as usize];
+        }
+        let (word, bit) = ((self.next / 64) as usize, self.next % 64);
+        let mask = 1u64 << bit;
+        if self.len == self.capacity {
+            // The slot being overwritten holds the oldest outcome: it slides out.
+            if self.bits[word] & mask != 0 {
+                self.failures -= 1;
+            }
+        } else {
+            self.len += 1;
+        }
+        if failure {
+            self.bits[word] |= mask;
+            self.failures += 1;
+        } else {
+            self.bits[word] &= !mask;
+        }
+        self.next = (self.next + 1) % self.capacity;
+        self.tally()
+    }
+
+    fn tally(&self) -> Tally {
+        Tally { calls: self.len, failures: self.failures }
+    }
+
+    fn clear(&mut self) {
+        self.bits.iter_mut().for_each(|w| *w = 0);
+        self.next = 0;
+        self.len = 0;
+        self.failures = 0;
+    }
+}
+
+/// The outcomes of the last `BUCKETS * width` milliseconds, counted per bucket of `width`.
+#[derive(Debug)]
+struct TimeBuckets {
+    width: Millis,
+    buckets: [Bucket; BUCKETS],
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    /// Which `width`-long slice of time this bucket counts; `u64::MAX` when unused.
+    epoch: u64,
+    calls: u32,
+    failures: u32,
+}
+
+const EMPTY: Bucket = Bucket { epoch: u64::MAX, calls: 0, failures: 0 };
+
+impl TimeBuckets {
+    const fn new(span: Duration) -> TimeBuckets {
+        let width = clock::millis(span) / BUCKETS as u64;
+        TimeBuckets { width: if width == 0 { 1 } else { width }, buckets: [EMPTY; BUCKETS] }
+    }
+
+    fn push(&mut self, now: Millis, failure: bool) -> Tally {
+        let epoch = now / self.width;
+        let bucket = &mut self.buckets[(epoch % BUCKETS as u64) as usize];
+        if bucket.epoch != epoch {
+            *bucket = Bucket { epoch, calls: 0, failures: 0 };
+        }
+        bucket.calls = bucket.calls.saturating_add(1);
+        bucket.failures = bucket.failures.saturating_add(u32::from(failure));
+        self.tally(now)
+    }
+
+    fn tally(&self, now: Millis) -> Tally {
+        let current = now / self.width;
+        let oldest = current.saturating_sub(BUCKETS as u64 - 1);
+        self.buckets
+            .iter()
+            .filter(|b| b.epoch != u64::MAX && b.epoch >= oldest && b.epoch <= current)
+            .fold(Tally::default(), |t, b| Tally {
+                calls: t.calls.saturating_add(b.calls),
+                failures: t.failures.saturating_add(b.failures),
+            })
+    }
+
+    fn clear(&mut self) {
+        self.buckets = [EMPTY; BUCKETS];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_ring_slides_one_outcome_at_a_time() {
+        let mut w = RateWindow::new(Window::Count(3));
+        assert_eq!(w.record(0, true), Tally { calls: 1, failures: 1 });
+        assert_eq!(w.record(0, false), Tally { calls: 2, failures: 1 });
+        assert_eq!(w.record(0, true), Tally { calls: 3, failures: 2 });
+        // The first failure slides out.
+        assert_eq!(w.record(0, false), Tally { calls: 3, failures: 1 });
+        assert_eq!(w.record(0, false), Tally { calls: 3, failures: 1 });
+        assert_eq!(w.record(0, false), Tally { calls: 3, failures: 0 });
+    }
+
+    #[test]
+    fn a_new_generation_starts_empty() {
+        let mut w = RateWindow::new(Window::Count(10));
+        w.record(0, true);
+        w.record(0, true);
+        assert_eq!(w.tally(1), Tally::default());
+        assert_eq!(w.record(1, false), Tally { calls: 1, failures: 0 });
+    }
+
+    #[test]
+    fn trips_at_or_above_the_rate() {
+        assert!(!Tally { calls: 4, failures: 4 }.trips(50, 5));
+        assert!(Tally { calls: 5, failures: 3 }.trips(50, 5));
+        assert!(Tally { calls: 4, failures: 2 }.trips(50, 4));
+        assert!(!Tally { calls: 4, failures: 1 }.trips(50, 4));
+        assert!(Tally { calls: 10, failures: 10 }.trips(100, 10));
+        assert!(!Tally { calls: 10, failures: 9 }.trips(100, 10));
+    }
+
+    #[test]
+    fn time_buckets_evict_what_left_the_window() {
+        let mut b = TimeBuckets::new(Duration::from_secs(10));
+        assert_eq!(b.width, 500);
+        b.push(0, true);
+        b.push(9_999, false);
+        assert_eq!(b.tally(9_999), Tally { calls: 2, failures: 1 });
+        assert_eq!(b.tally(10_000), Tally { calls: 1, failures: 0 });
+        assert_eq!(b.tally(20_000), Tally::default());
+    }
+}

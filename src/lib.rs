@@ -1,0 +1,5 @@
+//! breaker: circuit breaker and retry for Rust functions, through one attribute.
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub use breaker_core::*;
