@@ -3,3 +3,4 @@
 #![forbid(unsafe_code)]
 
 pub use breaker_core::*;
+pub use breaker_macros::{circuit_breaker, shared_breaker};

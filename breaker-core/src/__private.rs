@@ -68,16 +68,34 @@ pub fn instrument<F: Future>(
     note = "the breaker records `Err` as a failure; return a `Result` whose error type implements \
             `From<breaker::Rejected>`"
 )]
-pub trait IsResult {
+pub trait IsResult: Sized {
     /// The success type.
     type Ok;
     /// The error type.
     type Err;
+    /// The attempt's outcome as a plain `Result`.
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+    /// The call's outcome as the fn's return type.
+    fn from_result(result: Result<Self::Ok, Self::Err>) -> Self;
+    /// Both conversions, named once per call.
+    const SHAPE: Shape<Self::Ok, Self::Err, Self>;
 }
 
 impl<T, E> IsResult for Result<T, E> {
     type Ok = T;
     type Err = E;
+    #[inline(always)]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+    #[inline(always)]
+    fn from_result(result: Result<T, E>) -> Self {
+        result
+    }
+    const SHAPE: Shape<T, E, Self> = Shape {
+        into_result: Self::into_result,
+        from_result: Self::from_result,
+    };
 }
 
 /// Asserts the return type is a `Result`.
@@ -130,3 +148,65 @@ pub fn retry_arg<T: RetryArg>(arg: &T) -> T {
 
 /// `async fn` only: `timeout` needs an attempt it can cut off.
 pub const fn timeout_needs_async() {}
+
+/// How to take the fn's return type `R` apart into a `Result` and put it back together.
+///
+/// The generated code names it once per call, as `<R as IsResult>::SHAPE`, and converts through
+/// its fn pointers from then on: a return type that is not a `Result` is then reported once, on
+/// the return type, and nowhere else.
+#[derive(Debug)]
+pub struct Shape<T, E, R> {
+    /// `R` as a `Result`.
+    pub into_result: fn(R) -> Result<T, E>,
+    /// A `Result` as `R`.
+    pub from_result: fn(Result<T, E>) -> R,
+}
+
+/// Runs one async attempt inside its span. Naming the fn's return type `R` here gives the
+/// attempt's `async` block its output type, so `?` and `return` in the body infer as they do in
+/// the fn.
+pub fn attempt<R, F: Future<Output = R>>(
+    attempt: F,
+    span: tracing::Span,
+) -> tracing::instrument::Instrumented<F> {
+    tracing::Instrument::instrument(attempt, span)
+}
+
+/// Runs one blocking attempt inside its span; see [`attempt`].
+pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &tracing::Span) -> R {
+    let _entered = span.enter();
+    attempt()
+}
+
+/// Asks the call's breaker for the next attempt. The only place the generated code needs
+/// `E: From<Rejected>`, so a missing impl is reported once (DESIGN rule 10).
+#[inline]
+pub fn admit<E: HoldsRejection>(call: &mut Call<'_, E>) -> Result<(), E> {
+    call.admit()
+}
+
+/// Settles an attempt that missed its `timeout`; the only place the generated code needs
+/// `E: From<TimedOut>`.
+pub fn settle_timeout<T, E: HoldsTimeout>(call: &mut Call<'_, E>, after: Duration) -> Next<T, E> {
+    call.settle_timeout(after)
+}
+
+/// The outcome of a call that makes one attempt, which is never told to retry.
+#[inline]
+pub fn single<T, E>(next: Next<T, E>) -> Result<T, E> {
+    match next {
+        Next::Return(result) => result,
+        Next::Retry(_) => unreachable!("breaker: a single attempt was told to retry"),
+    }
+}
+
+/// The argument for the attempt now running: a clone for every attempt but the last, which gets
+/// the original (DESIGN rule 9).
+pub fn attempt_arg<T: RetryArg>(slot: &mut Option<T>, last: bool) -> T {
+    match slot {
+        Some(arg) if !last => arg.clone(),
+        _ => slot
+            .take()
+            .expect("breaker: an argument was used after the last attempt"),
+    }
+}

@@ -1,0 +1,317 @@
+//! Expansion: code written from validated data only.
+//!
+//! Everything is named by absolute path through `::breaker::__private`, `core` included, so a
+//! crate with `#![no_implicit_prelude]`, its own `Result` or a module named `core` compiles.
+//! Generated locals carry `Span::mixed_site()`: the user's body cannot see them, nor they it.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+
+use crate::args::{Granularity, Timing, WindowArg};
+use crate::validate::{
+    AttemptArg, BreakerConfig, BreakerSource, CircuitBreaker, Handoff, Policy, SharedBreaker, Trip,
+};
+
+/// `::breaker::__private::core::time::Duration::from_millis(ms)`.
+fn millis(ms: u64) -> TokenStream {
+    let ms = Literal::u64_unsuffixed(ms);
+    quote!(::breaker::__private::core::time::Duration::from_millis(#ms))
+}
+
+fn int(n: u64) -> Literal {
+    Literal::u64_unsuffixed(n)
+}
+
+/// `concat!(module_path!(), "::item")`: a default name, or a call site's fn path.
+fn path_of(item: &syn::Ident) -> TokenStream {
+    let suffix = format!("::{}", item.unraw());
+    quote! {
+        ::breaker::__private::core::concat!(::breaker::__private::core::module_path!(), #suffix)
+    }
+}
+
+/// `file!(), line!()` of the item, for the registry's messages.
+fn location(at: Span) -> TokenStream {
+    quote_spanned! {at=>
+        ::breaker::__private::core::file!(), ::breaker::__private::core::line!()
+    }
+}
+
+/// `__private::config(Config::builder(name)...build())`, a const expression.
+fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenStream {
+    let p = quote!(::breaker::__private);
+    let name = match &config.name {
+        Some(name) => quote!(#name),
+        None => default_name,
+    };
+    let mut calls = TokenStream::new();
+    match config.trip {
+        Trip::Consecutive { threshold } => {
+            if let Some(t) = threshold {
+                let t = int(t);
+                calls.extend(quote!(.threshold(#t)));
+            }
+        }
+        Trip::FailureRate {
+            percent,
+            window,
+            min_calls,
+        } => {
+            let percent = int(percent);
+            calls.extend(quote!(.failure_rate(#percent)));
+            match window {
+                Some(WindowArg::Count(n)) => {
+                    let n = int(n);
+                    calls.extend(quote!(.window(#p::Window::Count(#n))));
+                }
+                Some(WindowArg::Time(ms)) => {
+                    let d = millis(ms);
+                    calls.extend(quote!(.window(#p::Window::Time(#d))));
+                }
+                None => {}
+            }
+            if let Some(m) = min_calls {
+                let m = int(m);
+                calls.extend(quote!(.min_calls(#m)));
+            }
+        }
+    }
+    match config.reset {
+        Some(Timing::Fixed(ms)) => {
+            let d = millis(ms);
+            calls.extend(quote!(.reset(#p::Reset::Fixed(#d))));
+        }
+        Some(Timing::Range { start, end }) => {
+            let (min, max) = (millis(start), millis(end));
+            calls.extend(quote!(.reset(#p::Reset::Backoff { min: #min, max: #max })));
+        }
+        None => {}
+    }
+    if let Some(probes) = config.probes {
+        let probes = int(probes);
+        calls.extend(quote!(.probes(#probes)));
+    }
+    let location = location(at);
+    quote! {
+        #p::config(#p::Config::builder(#name) #calls .location(#location).build())
+    }
+}
+
+/// `__private::policy(CallPolicy::builder()...build())`, a const expression.
+fn policy(policy: &Policy) -> TokenStream {
+    let p = quote!(::breaker::__private);
+    let attempts = int(policy.attempts);
+    let mut calls = quote!(.attempts(#attempts));
+    match policy.retry {
+        Some(Granularity::PerAttempt) => calls.extend(quote!(.retry(#p::Granularity::PerAttempt))),
+        Some(Granularity::PerCall) => calls.extend(quote!(.retry(#p::Granularity::PerCall))),
+        None => {}
+    }
+    match policy.backoff {
+        Some(Timing::Fixed(ms)) => {
+            let d = millis(ms);
+            calls.extend(quote!(.backoff(#p::Backoff::Fixed(#d))));
+        }
+        Some(Timing::Range { start, end }) => {
+            let (start, cap) = (millis(start), millis(end));
+            calls.extend(quote!(.backoff(#p::Backoff::Exponential { start: #start, cap: #cap })));
+        }
+        None => {}
+    }
+    if let Some(jitter) = policy.jitter {
+        calls.extend(quote!(.jitter(#jitter)));
+    }
+    if let Some(ms) = policy.timeout {
+        let d = millis(ms);
+        calls.extend(quote!(.timeout(#d)));
+    }
+    quote!(#p::policy(#p::CallPolicy::builder() #calls .build()))
+}
+
+/// The fn with its body replaced by the call loop; signature, attributes and docs as written.
+pub(crate) fn circuit_breaker(cb: CircuitBreaker) -> TokenStream {
+    let body = body(&cb);
+    let mut item = cb.item;
+    let brace_token = item.block.brace_token;
+    item.block = Box::new(syn::Block {
+        brace_token,
+        stmts: vec![syn::Stmt::Expr(syn::Expr::Verbatim(body), None)],
+    });
+    quote!(#item)
+}
+
+fn body(cb: &CircuitBreaker) -> TokenStream {
+    let p = quote!(::breaker::__private);
+    let fn_name = &cb.item.sig.ident;
+    let at = fn_name.span();
+    let mixed = Span::mixed_site();
+    let [
+        call,
+        shape,
+        result,
+        next,
+        out,
+        last,
+        wait,
+        rejected,
+        elapsed,
+    ] = [
+        "call", "shape", "result", "next", "out", "last", "wait", "rejected", "elapsed",
+    ]
+    .map(|name| format_ident!("__breaker_{}", name, span = mixed));
+    let output = &cb.output;
+    let output_inferred = &cb.output_inferred;
+    let ret = output.span();
+
+    let (breaker_items, breaker) = match &cb.breaker {
+        BreakerSource::Own(own) => {
+            let config = config(own, path_of(fn_name), at);
+            let items = quote! {
+                static __BREAKER: #p::Breaker = #p::Breaker::new(#config);
+                #[#p::linkme::distributed_slice(#p::BREAKERS)]
+                #[linkme(crate = ::breaker::__private::linkme)]
+                static __BREAKER_ENTRY: &#p::Breaker = &__BREAKER;
+            };
+            (items, quote!(__BREAKER))
+        }
+        BreakerSource::Shared(path) => (TokenStream::new(), quote!(#path)),
+    };
+    let policy = policy(&cb.policy);
+    let function = path_of(fn_name);
+    let location = location(at);
+
+    let classify = match &cb.classify {
+        Some(path) => quote!(#path),
+        None => quote!(#p::transient),
+    };
+    let is_async = cb.item.sig.asyncness.is_some();
+    let user_stmts = &cb.item.block.stmts;
+    let attempt = if is_async {
+        quote! {
+            #p::attempt::<#output_inferred, _>(async { #(#user_stmts)* }, #call.span())
+        }
+    } else {
+        quote! {
+            #p::attempt_blocking::<#output_inferred, _>(|| { #(#user_stmts)* }, &#call.span())
+        }
+    };
+    let settle =
+        |out_expr: TokenStream| quote!(#call.settle((#shape.into_result)(#out_expr), #classify));
+    let settled = match cb.policy.timeout {
+        Some(ms) => {
+            let limit = millis(ms);
+            let on_timeout = quote_spanned!(ret=> #p::settle_timeout(&mut #call, #limit));
+            let on_time = settle(quote!(#out));
+            quote! {
+                match #p::timeout(#limit, #attempt).await {
+                    #p::core::result::Result::Ok(#out) => #on_time,
+                    #p::core::result::Result::Err(#elapsed) => {
+                        let _ = #elapsed;
+                        #on_timeout
+                    }
+                }
+            }
+        }
+        None if is_async => settle(quote!(#attempt.await)),
+        None => settle(attempt),
+    };
+    let admit = quote_spanned!(ret=> #p::admit(&mut #call));
+    let shape_of = quote_spanned!(ret=> <#output_inferred as #p::IsResult>::SHAPE);
+
+    let run = if cb.policy.attempts == 1 {
+        quote! {
+            match #admit {
+                #p::core::result::Result::Err(#rejected) => #p::core::result::Result::Err(#rejected),
+                #p::core::result::Result::Ok(()) => #p::single(#settled),
+            }
+        }
+    } else {
+        let (slots, takes) = attempt_args(&cb.attempt_args, &last);
+        let sleep = if is_async {
+            quote!(#p::sleep(#wait).await)
+        } else {
+            quote!(#p::sleep_blocking(#wait))
+        };
+        quote! {{
+            #slots
+            loop {
+                if let #p::core::result::Result::Err(#rejected) = #admit {
+                    break #p::core::result::Result::Err(#rejected);
+                }
+                let #last = #call.is_last();
+                #takes
+                let #next = #settled;
+                match #next {
+                    #p::Next::Return(#result) => break #result,
+                    #p::Next::Retry(#wait) => #sleep,
+                }
+            }
+        }}
+    };
+
+    quote! {
+        #breaker_items
+        const __POLICY: #p::CallPolicy = #policy;
+        #[#p::linkme::distributed_slice(#p::CALL_SITES)]
+        #[linkme(crate = ::breaker::__private::linkme)]
+        static __CALL_SITE: #p::CallSite =
+            #p::CallSite::__new(#function, #location, __POLICY, &#breaker);
+        let #shape = #shape_of;
+        let mut #call = #p::Call::new(&#breaker, &__POLICY);
+        let #result = #run;
+        (#shape.from_result)(#result)
+    }
+}
+
+/// For each argument an attempt gets its own of: the slot declared before the loop, and the
+/// rebinding at the top of each attempt.
+fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenStream) {
+    let p = quote!(::breaker::__private);
+    let mut slots = TokenStream::new();
+    let mut takes = TokenStream::new();
+    for AttemptArg {
+        ident,
+        mutability,
+        handoff,
+    } in args
+    {
+        match handoff {
+            Handoff::Clone { ty } => {
+                let slot =
+                    format_ident!("__breaker_arg_{}", ident.unraw(), span = Span::mixed_site());
+                slots.extend(quote! {
+                    let mut #slot = #p::core::option::Option::Some(#ident);
+                });
+                let take = quote_spanned!(ty.span()=> #p::attempt_arg(&mut #slot, #last));
+                takes.extend(quote!(let #mutability #ident = #take;));
+            }
+            Handoff::Reborrow => takes.extend(quote!(let #mutability #ident = &mut *#ident;)),
+        }
+    }
+    (slots, takes)
+}
+
+/// The static with its breaker, and its registration.
+pub(crate) fn shared_breaker(shared: SharedBreaker) -> TokenStream {
+    let p = quote!(::breaker::__private);
+    let item = &shared.item;
+    let (attrs, vis, static_token, ident, ty) = (
+        &item.attrs,
+        &item.vis,
+        &item.static_token,
+        &item.ident,
+        &item.ty,
+    );
+    let config = config(&shared.config, path_of(ident), ident.span());
+    quote! {
+        #(#attrs)*
+        #vis #static_token #ident: #ty = #p::Breaker::new(#config);
+        const _: () = {
+            #[#p::linkme::distributed_slice(#p::BREAKERS)]
+            #[linkme(crate = ::breaker::__private::linkme)]
+            static __BREAKER_ENTRY: &#p::Breaker = &#ident;
+        };
+    }
+}

@@ -1,0 +1,675 @@
+//! Validation: the keys together, and the item they are on. Produces the data `expand.rs` writes
+//! code from, or every error found, each on the narrowest token.
+
+use proc_macro2::{Punct, Spacing, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::visit_mut::VisitMut;
+use syn::{Attribute as Attr, FnArg, Ident, ItemFn, Pat, ReturnType, Token, Type, Visibility};
+
+use crate::args::{Arg, Args, Attribute, Errors, Granularity, KEYS, Scope, Timing, WindowArg};
+
+/// The default `threshold` and count `window`, as in the runtime's `Config::builder`.
+const DEFAULT_THRESHOLD: u64 = 5;
+const DEFAULT_WINDOW: u64 = 100;
+
+/// Attributes that retry or break a fn: stacked with ours, they hide the composition order.
+const STACKED: &[&str] = &[
+    "circuit_breaker",
+    "shared_breaker",
+    "retry",
+    "retry_async",
+    "async_retry",
+    "retryable",
+    "with_retry",
+    "backon",
+    "again",
+    "tryhard",
+    "autoretry",
+];
+
+/// What the attribute turns into when something is wrong: the errors, and the item to emit beside
+/// them so that callers still type-check.
+pub(crate) struct Invalid {
+    pub(crate) errors: syn::Error,
+    pub(crate) item: TokenStream,
+}
+
+impl Invalid {
+    pub(crate) fn into_tokens(self) -> TokenStream {
+        let mut tokens = self.item;
+        tokens.extend(self.errors.into_compile_error());
+        tokens
+    }
+}
+
+/// A breaker's own settings, checked together.
+pub(crate) struct BreakerConfig {
+    pub(crate) name: Option<String>,
+    pub(crate) trip: Trip,
+    pub(crate) reset: Option<Timing>,
+    pub(crate) probes: Option<u64>,
+}
+
+pub(crate) enum Trip {
+    Consecutive {
+        threshold: Option<u64>,
+    },
+    FailureRate {
+        percent: u64,
+        window: Option<WindowArg>,
+        min_calls: Option<u64>,
+    },
+}
+
+/// Where a fn's breaker comes from.
+pub(crate) enum BreakerSource {
+    /// Declared in the fn, with these settings.
+    Own(BreakerConfig),
+    /// A `#[shared_breaker]` static.
+    Shared(syn::Path),
+}
+
+/// A call's retry settings, checked together.
+pub(crate) struct Policy {
+    pub(crate) attempts: u64,
+    pub(crate) retry: Option<Granularity>,
+    pub(crate) backoff: Option<Timing>,
+    pub(crate) jitter: Option<bool>,
+    pub(crate) timeout: Option<u64>,
+}
+
+/// How an argument reaches each attempt when the fn retries.
+pub(crate) enum Handoff {
+    /// Owned: a clone for each attempt but the last, which gets the original.
+    Clone { ty: Type },
+    /// `&mut T`: reborrowed for each attempt.
+    Reborrow,
+}
+
+/// A named argument that each attempt gets its own of.
+pub(crate) struct AttemptArg {
+    pub(crate) ident: Ident,
+    pub(crate) mutability: Option<Token![mut]>,
+    pub(crate) handoff: Handoff,
+}
+
+/// A `#[circuit_breaker]` fn, ready to expand.
+pub(crate) struct CircuitBreaker {
+    pub(crate) item: ItemFn,
+    pub(crate) breaker: BreakerSource,
+    pub(crate) policy: Policy,
+    pub(crate) classify: Option<syn::Path>,
+    /// The declared return type, as written.
+    pub(crate) output: Type,
+    /// The same with each `impl Trait` replaced by `_`, to name inside the body.
+    pub(crate) output_inferred: Type,
+    /// Arguments rebound for each attempt; empty with one attempt.
+    pub(crate) attempt_args: Vec<AttemptArg>,
+}
+
+/// A `#[shared_breaker]` static, ready to expand.
+pub(crate) struct SharedBreaker {
+    pub(crate) item: SharedStatic,
+    pub(crate) config: BreakerConfig,
+}
+
+/// `static NAME: breaker::Breaker;`, as `#[shared_breaker]` takes it.
+pub(crate) struct SharedStatic {
+    pub(crate) attrs: Vec<Attr>,
+    pub(crate) vis: Visibility,
+    pub(crate) static_token: Token![static],
+    pub(crate) mutability: Option<Token![mut]>,
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    pub(crate) init: Option<(Token![=], syn::Expr)>,
+}
+
+impl Parse for SharedStatic {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attr::parse_outer)?;
+        let vis = input.parse()?;
+        let static_token = input.parse()?;
+        let mutability = input.parse()?;
+        let ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let ty = input.parse()?;
+        let init = if input.peek(Token![=]) {
+            Some((input.parse()?, input.parse()?))
+        } else {
+            None
+        };
+        input.parse::<Token![;]>()?;
+        Ok(SharedStatic {
+            attrs,
+            vis,
+            static_token,
+            mutability,
+            ident,
+            ty,
+            init,
+        })
+    }
+}
+
+impl SharedStatic {
+    /// The static with a default-configured breaker, emitted beside errors.
+    fn unconfigured(&self) -> TokenStream {
+        let SharedStatic {
+            attrs,
+            vis,
+            static_token,
+            ident,
+            ty,
+            ..
+        } = self;
+        let name = format!("::{ident}");
+        quote::quote! {
+            #(#attrs)*
+            #vis #static_token #ident: #ty = ::breaker::__private::Breaker::new(
+                ::breaker::__private::Config::new(::breaker::__private::core::concat!(
+                    ::breaker::__private::core::module_path!(), #name
+                )),
+            );
+        }
+    }
+}
+
+/// Checks a `#[circuit_breaker]`.
+pub(crate) fn circuit_breaker(
+    args: TokenStream,
+    item: TokenStream,
+) -> Result<CircuitBreaker, Invalid> {
+    let mut errors = Errors::default();
+    let args = Args::parse(args, Attribute::CircuitBreaker, &mut errors);
+    let item_fn = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(item_fn) => item_fn,
+        Err(_) => {
+            errors.push(not_a_fn(&item));
+            return Err(invalid(errors, item));
+        }
+    };
+
+    let breaker = match &args.shared {
+        Some(shared) => {
+            for key in &args.given {
+                if scope_of(key) == Scope::Breaker && key != "shared" {
+                    errors.at(
+                        key.span(),
+                        format!(
+                            "`{key}` configures a breaker, but `shared = {path}` uses the one \
+                             `#[shared_breaker]` declares; move `{key}` to that declaration",
+                            path = path_text(&shared.value),
+                        ),
+                    );
+                }
+            }
+            BreakerSource::Shared(shared.value.clone())
+        }
+        None => BreakerSource::Own(breaker_config(&args, &mut errors)),
+    };
+    let policy = policy(&args, &breaker, &mut errors);
+
+    let stacked: Vec<&Attr> = item_fn.attrs.iter().filter(|a| is_stacked(a)).collect();
+    for attr in &stacked {
+        let name = attr
+            .path()
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let message = if name == "circuit_breaker" {
+            "a fn takes one `#[circuit_breaker]`; merge the two into one attribute: stacked, the \
+             order they wrap each other in decides what the breaker counts, and nothing shows it"
+                .to_owned()
+        } else {
+            format!(
+                "`#[{name}]` on a `#[circuit_breaker]` fn hides whether the breaker sees each \
+                 attempt or each call; remove it and write `attempts = 3, retry = \"per_attempt\"` \
+                 (or `\"per_call\"`) in `#[circuit_breaker]`"
+            )
+        };
+        errors.push(syn::Error::new_spanned(attr, message));
+    }
+
+    let sig = &item_fn.sig;
+    if let Some(constness) = &sig.constness {
+        errors.at(
+            constness.span,
+            "`#[circuit_breaker]` cannot go on a `const fn`: the breaker decides at run time; \
+             remove `const`",
+        );
+    }
+    if let (Some(timeout), None) = (&args.timeout, &sig.asyncness) {
+        errors.at(
+            timeout.key.span(),
+            "`timeout` needs an `async fn`: a blocking call cannot be cut off; make the fn \
+             `async` or remove `timeout`",
+        );
+    }
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) => Some((**ty).clone()),
+        ReturnType::Default => {
+            let close = sig.paren_token.span.close();
+            let mut span = TokenStream::new();
+            sig.fn_token.to_tokens(&mut span);
+            let mut end = Punct::new(')', Spacing::Alone);
+            end.set_span(close);
+            span.extend([TokenTree::Punct(end)]);
+            errors.push(syn::Error::new_spanned(
+                span,
+                "`#[circuit_breaker]` needs a fn that returns `Result<T, E>`; this one returns \
+                 `()`: write `-> Result<(), E>` with an `E` that implements \
+                 `From<breaker::Rejected>`",
+            ));
+            None
+        }
+    };
+
+    let attempts = policy.attempts;
+    let mut attempt_args = Vec::new();
+    if attempts > 1 {
+        for input in &sig.inputs {
+            let FnArg::Typed(typed) = input else {
+                // `self` in any form is lent to each attempt: it cannot be rebound.
+                continue;
+            };
+            match &*typed.pat {
+                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                    let handoff = match strip(&typed.ty) {
+                        Type::Reference(r) if r.mutability.is_some() => Handoff::Reborrow,
+                        Type::Reference(_) => continue,
+                        _ => Handoff::Clone {
+                            ty: (*typed.ty).clone(),
+                        },
+                    };
+                    attempt_args.push(AttemptArg {
+                        ident: pat.ident.clone(),
+                        mutability: pat.mutability,
+                        handoff,
+                    });
+                }
+                Pat::Wild(_) => {}
+                pat => errors.push(syn::Error::new_spanned(
+                    pat,
+                    format!(
+                        "with `attempts = {attempts}` each attempt gets its own copy of this \
+                         argument, so it needs a name: write `arg: {}` and destructure `arg` in \
+                         the body",
+                        typed.ty.to_token_stream()
+                    ),
+                )),
+            }
+        }
+    }
+
+    match (errors.finish(), output) {
+        (Ok(()), Some(output)) => {
+            let mut output_inferred = output.clone();
+            InferImplTrait.visit_type_mut(&mut output_inferred);
+            Ok(CircuitBreaker {
+                item: item_fn,
+                breaker,
+                policy,
+                classify: args.classify.map(|c| c.value),
+                output,
+                output_inferred,
+                attempt_args,
+            })
+        }
+        (result, _) => {
+            let errors = result.err().unwrap_or_else(|| {
+                syn::Error::new(
+                    Span::call_site(),
+                    "`#[circuit_breaker]` needs a return type",
+                )
+            });
+            // Emit the fn as written, minus the attributes rejected above: it stays usable, and
+            // the error above stands alone.
+            let mut unchanged = item_fn.clone();
+            unchanged.attrs.retain(|a| !is_stacked(a));
+            Err(Invalid {
+                errors,
+                item: unchanged.into_token_stream(),
+            })
+        }
+    }
+}
+
+/// Checks a `#[shared_breaker]`.
+pub(crate) fn shared_breaker(
+    args: TokenStream,
+    item: TokenStream,
+) -> Result<SharedBreaker, Invalid> {
+    let mut errors = Errors::default();
+    let args = Args::parse(args, Attribute::SharedBreaker, &mut errors);
+    for key in &args.given {
+        if key == "shared" {
+            errors.at(
+                key.span(),
+                "`shared` goes on the fns that use this breaker: \
+                 `#[circuit_breaker(shared = NAME, ..)]`; remove it here",
+            );
+        } else if scope_of(key) == Scope::Call {
+            errors.at(
+                key.span(),
+                format!(
+                    "`{key}` is a per-call setting and goes on each fn that uses this breaker: \
+                     `#[circuit_breaker(shared = NAME, {key} = ..)]`; remove it here"
+                ),
+            );
+        }
+    }
+    let config = breaker_config(&args, &mut errors);
+    let tokens = item;
+    let item = match syn::parse2::<SharedStatic>(tokens.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            errors.push(syn::Error::new(
+                first_keyword(&tokens).map_or_else(Span::call_site, |(_, span)| span),
+                "`#[shared_breaker]` goes on a static without a value: write \
+                 `pub static PAYMENTS: breaker::Breaker;`",
+            ));
+            return Err(invalid(errors, tokens));
+        }
+    };
+    if let Some(mutability) = &item.mutability {
+        errors.at(
+            mutability.span,
+            "a shared breaker cannot be `static mut`; remove `mut`",
+        );
+    }
+    if let Some((eq, _)) = &item.init {
+        errors.at(
+            eq.span,
+            "remove the value: `#[shared_breaker]` builds the breaker from its keys, as in \
+             `static PAYMENTS: breaker::Breaker;`",
+        );
+    }
+    let is_breaker = matches!(strip(&item.ty), Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Breaker" && s.arguments.is_none()));
+    if !is_breaker {
+        errors.push(syn::Error::new_spanned(
+            &item.ty,
+            format!(
+                "a shared breaker's type is `breaker::Breaker`: write `static {}: breaker::Breaker;`",
+                item.ident
+            ),
+        ));
+    }
+    match errors.finish() {
+        Ok(()) => Ok(SharedBreaker { item, config }),
+        Err(errors) => {
+            // A breaker with the default settings stands in, so the fns sharing it still compile
+            // and the errors above stand alone; with a wrong type, nothing can stand in.
+            let item = if is_breaker {
+                item.unconfigured()
+            } else {
+                TokenStream::new()
+            };
+            Err(Invalid { errors, item })
+        }
+    }
+}
+
+fn invalid(errors: Errors, item: TokenStream) -> Invalid {
+    let errors = errors
+        .finish()
+        .err()
+        .unwrap_or_else(|| syn::Error::new(Span::call_site(), "invalid item"));
+    Invalid { errors, item }
+}
+
+fn scope_of(key: &Ident) -> Scope {
+    KEYS.iter()
+        .find(|(k, ..)| key == k)
+        .map_or(Scope::Breaker, |(_, scope, _)| *scope)
+}
+
+fn path_text(path: &syn::Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
+}
+
+/// Threshold or failure rate, with their window, as one trip policy.
+fn breaker_config(args: &Args, errors: &mut Errors) -> BreakerConfig {
+    let trip = match (&args.threshold, &args.failure_rate) {
+        (Some(threshold), Some(_)) => {
+            errors.at(
+                threshold.key.span(),
+                "`threshold` and `failure_rate` are two trip policies; keep one: `threshold` \
+                 opens after N failures in a row, `failure_rate` after a percentage of a window",
+            );
+            Trip::Consecutive {
+                threshold: Some(threshold.value),
+            }
+        }
+        (threshold, None) => {
+            for key in [
+                args.window.as_ref().map(|a| &a.key),
+                args.min_calls.as_ref().map(|a| &a.key),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                errors.at(
+                    key.span(),
+                    format!(
+                        "`{key}` only applies to a failure-rate policy; add `failure_rate = 50` \
+                         or remove `{key}`"
+                    ),
+                );
+            }
+            Trip::Consecutive {
+                threshold: threshold.as_ref().map(|t| t.value),
+            }
+        }
+        (None, Some(percent)) => {
+            if let Some(min_calls) = &args.min_calls {
+                let count = match &args.window {
+                    Some(Arg {
+                        value: WindowArg::Count(n),
+                        ..
+                    }) => Some((*n, true)),
+                    Some(_) => None,
+                    None => Some((DEFAULT_WINDOW, false)),
+                };
+                if let Some((window, given)) = count
+                    && min_calls.value > window
+                {
+                    let what = if given {
+                        format!("the count `window = {window}`")
+                    } else {
+                        format!("the default `window` of {window} outcomes")
+                    };
+                    errors.at(
+                        min_calls.span,
+                        format!(
+                            "`min_calls = {}` exceeds {what}, so the rate would never be judged; \
+                             use `min_calls <= {window}` or a larger `window`",
+                            min_calls.value
+                        ),
+                    );
+                }
+            }
+            Trip::FailureRate {
+                percent: percent.value,
+                window: args.window.as_ref().map(|w| w.value),
+                min_calls: args.min_calls.as_ref().map(|m| m.value),
+            }
+        }
+    };
+    BreakerConfig {
+        name: args.name.as_ref().map(|n| n.value.clone()),
+        trip,
+        reset: args.reset.as_ref().map(|r| r.value),
+        probes: args.probes.as_ref().map(|p| p.value),
+    }
+}
+
+/// Attempts and what the breaker counts of them: the headline check.
+fn policy(args: &Args, breaker: &BreakerSource, errors: &mut Errors) -> Policy {
+    let attempts = args.attempts.as_ref().map_or(1, |a| a.value);
+    if let Some(given) = &args.attempts
+        && attempts > 1
+        && args.retry.is_none()
+    {
+        errors.at(given.span, missing_granularity(attempts, breaker));
+    }
+    if attempts <= 1 {
+        let why = match &args.attempts {
+            Some(_) => "with `attempts = 1` the fn never retries".to_owned(),
+            None => "without `attempts` the fn makes one attempt and never retries".to_owned(),
+        };
+        for key in [
+            args.retry.as_ref().map(|a| &a.key),
+            args.backoff.as_ref().map(|a| &a.key),
+            args.jitter.as_ref().map(|a| &a.key),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            errors.at(
+                key.span(),
+                format!(
+                    "`{key}` has no effect: {why}; add `attempts = 3` (or more), or remove `{key}`"
+                ),
+            );
+        }
+    }
+    Policy {
+        attempts,
+        retry: args.retry.as_ref().map(|r| r.value),
+        backoff: args.backoff.as_ref().map(|b| b.value),
+        jitter: args.jitter.as_ref().map(|j| j.value),
+        timeout: args.timeout.as_ref().map(|t| t.value),
+    }
+}
+
+/// The message for `attempts > 1` without `retry`, with the user's own numbers.
+fn missing_granularity(attempts: u64, breaker: &BreakerSource) -> String {
+    let head = format!(
+        "`attempts = {attempts}` needs `retry = \"per_attempt\"` or `retry = \"per_call\"` to say \
+         what the breaker counts"
+    );
+    match breaker {
+        BreakerSource::Own(BreakerConfig {
+            trip: Trip::Consecutive { threshold },
+            ..
+        }) => {
+            let threshold = threshold.unwrap_or(DEFAULT_THRESHOLD);
+            format!(
+                "{head}: with `retry = \"per_attempt\"` the breaker opens after {threshold} failed \
+                 requests; with `retry = \"per_call\"` after {} ({threshold} calls x {attempts} \
+                 attempts)",
+                threshold.saturating_mul(attempts)
+            )
+        }
+        BreakerSource::Own(BreakerConfig {
+            trip: Trip::FailureRate { percent, .. },
+            ..
+        }) => {
+            format!(
+                "{head}: with `retry = \"per_attempt\"` the {percent}% failure rate is judged over \
+                 attempts (a failing call adds {attempts} failures to the window); with \
+                 `retry = \"per_call\"` over calls (one outcome per call, after its retries)"
+            )
+        }
+        BreakerSource::Shared(path) => format!(
+            "{head}: with `retry = \"per_attempt\"` `{path}` counts every attempt (a failing call \
+             counts {attempts} times); with `retry = \"per_call\"` it counts each call once, after \
+             its retries",
+            path = path_text(path)
+        ),
+    }
+}
+
+fn is_stacked(attr: &Attr) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| STACKED.iter().any(|name| s.ident == name))
+}
+
+/// `T` without the parentheses or invisible groups around it.
+fn strip(ty: &Type) -> &Type {
+    match ty {
+        Type::Paren(p) => strip(&p.elem),
+        Type::Group(g) => strip(&g.elem),
+        other => other,
+    }
+}
+
+/// The keyword that says what an item is (`struct`, `impl`, ...), after its attributes and
+/// visibility.
+fn first_keyword(item: &TokenStream) -> Option<(String, Span)> {
+    let parser = |input: ParseStream<'_>| {
+        input.call(Attr::parse_outer)?;
+        input.parse::<Visibility>()?;
+        let mut found = None;
+        while !input.is_empty() {
+            match input.parse::<TokenTree>()? {
+                TokenTree::Ident(ident)
+                    if !matches!(
+                        ident.to_string().as_str(),
+                        "async" | "unsafe" | "extern" | "default"
+                    ) =>
+                {
+                    found = Some((ident.to_string(), ident.span()));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let _: TokenStream = input.parse()?;
+        Ok(found)
+    };
+    parser.parse2(item.clone()).ok().flatten()
+}
+
+fn not_a_fn(item: &TokenStream) -> syn::Error {
+    match first_keyword(item) {
+        Some((keyword, span))
+            if keyword == "fn" || keyword == "const" && is_fn_declaration(item) =>
+        {
+            syn::Error::new(
+                span,
+                "`#[circuit_breaker]` needs a fn with a body; in a trait, put it on the fn of \
+                 each `impl`",
+            )
+        }
+        Some((keyword, span)) => syn::Error::new(
+            span,
+            format!(
+                "`#[circuit_breaker]` goes on a fn, not on a `{keyword}`; put it on the fn that \
+                 calls the service"
+            ),
+        ),
+        None => syn::Error::new(
+            Span::call_site(),
+            "`#[circuit_breaker]` goes on a fn; put it on the fn that calls the service",
+        ),
+    }
+}
+
+fn is_fn_declaration(item: &TokenStream) -> bool {
+    item.clone()
+        .into_iter()
+        .any(|t| matches!(t, TokenTree::Ident(i) if i == "fn"))
+}
+
+/// Replaces each `impl Trait` with `_`: the body can name the return type, and rustc infers the
+/// hidden type as it does for the fn.
+struct InferImplTrait;
+
+impl VisitMut for InferImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(imp) = ty {
+            let span = imp.impl_token.span;
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: Token![_](span),
+            });
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
