@@ -210,3 +210,9 @@ pub fn attempt_arg<T: RetryArg>(slot: &mut Option<T>, last: bool) -> T {
             .expect("breaker: an argument was used after the last attempt"),
     }
 }
+
+/// The `classify` fn as the pointer [`Call::settle`] takes; a fn of another type is reported on
+/// the `classify` path.
+pub fn classifier<T, E, R>(_: &Shape<T, E, R>, classify: fn(&E) -> Verdict) -> fn(&E) -> Verdict {
+    classify
+}

@@ -126,8 +126,16 @@ pub(crate) struct Args {
     pub(crate) jitter: Option<Arg<bool>>,
     pub(crate) timeout: Option<Arg<u64>>,
     pub(crate) classify: Option<Arg<syn::Path>>,
-    /// Keys given, in order, with the span of each: for the checks that look at every key.
+    /// Every known key given, its value valid or not: the checks of combinations go by these, so
+    /// a bad value is reported once, not again as a missing key.
     pub(crate) given: Vec<Ident>,
+}
+
+impl Args {
+    /// The first `name` key given, whatever its value.
+    pub(crate) fn key(&self, name: &str) -> Option<&Ident> {
+        self.given.iter().find(|key| *key == name)
+    }
 }
 
 impl Args {
@@ -239,7 +247,8 @@ fn set<T>(slot: &mut Option<Arg<T>>, arg: Arg<T>, errors: &mut Errors) {
         Some(first) => errors.at(
             arg.key.span(),
             format!(
-                "duplicate key `{}`; it is already set to `{}` earlier in this attribute, keep one",
+                "duplicate key `{}`; this attribute already sets `{} = {}`, keep one",
+                arg.key,
                 arg.key,
                 first.key_source(),
             ),
@@ -362,13 +371,13 @@ impl Value<'_> {
             _ => None,
         };
         let kind = match self.lit() {
-            Some(Lit::Str(_)) => " not a string,",
-            Some(Lit::Int(_)) => " not an integer,",
-            Some(Lit::Bool(_)) => " not a bool,",
+            Some(Lit::Str(_)) => ", not a string",
+            Some(Lit::Int(_)) => ", not an integer",
+            Some(Lit::Bool(_)) => ", not a bool",
             _ => "",
         };
         match rewritten {
-            Some(write) => self.error(format!("expected {expected},{kind} write `{write}`")),
+            Some(write) => self.error(format!("expected {expected}{kind}: write `{write}`")),
             None => self.error(format!(
                 "expected {expected}, e.g. `{}`",
                 example(self.name)
@@ -581,8 +590,8 @@ fn parse_duration(text: &str) -> Result<u64, String> {
         .and_then(|n| n.checked_mul(per_unit))
         .ok_or_else(|| {
             format!(
-                "the duration `\"{text}\"` overflows; the largest is {} ms",
-                u64::MAX
+                "the duration `\"{text}\"` overflows a 64-bit count of milliseconds; write a \
+                 shorter one"
             )
         })
 }

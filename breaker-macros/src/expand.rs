@@ -20,6 +20,12 @@ fn millis(ms: u64) -> TokenStream {
     quote!(::breaker::__private::core::time::Duration::from_millis(#ms))
 }
 
+/// `::breaker::__private` with the span of the user's token that the glue stands for, so that
+/// rustc's errors about the glue land on that token.
+fn private_at(at: Span) -> TokenStream {
+    quote_spanned!(at=> ::breaker::__private)
+}
+
 fn int(n: u64) -> Literal {
     Literal::u64_unsuffixed(n)
 }
@@ -148,7 +154,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let at = fn_name.span();
     let mixed = Span::mixed_site();
     let [
-        call,
+        classify,
         shape,
         result,
         next,
@@ -158,12 +164,17 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         rejected,
         elapsed,
     ] = [
-        "call", "shape", "result", "next", "out", "last", "wait", "rejected", "elapsed",
+        "classify", "shape", "result", "next", "out", "last", "wait", "rejected", "elapsed",
     ]
     .map(|name| format_ident!("__breaker_{}", name, span = mixed));
     let output = &cb.output;
     let output_inferred = &cb.output_inferred;
     let ret = output.span();
+    let err = error_type_span(output);
+    // rustc shows an error on a generated token at the attribute, whatever the token's location;
+    // the call's local is the argument of the `From<Rejected>` and `From<TimedOut>` checks, so it
+    // carries the user's own span (of `E`), and a `__breaker_` name instead of hygiene.
+    let call = syn::Ident::new("__breaker_call", err);
 
     let (breaker_items, breaker) = match &cb.breaker {
         BreakerSource::Own(own) => {
@@ -174,16 +185,26 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 #[linkme(crate = ::breaker::__private::linkme)]
                 static __BREAKER_ENTRY: &#p::Breaker = &__BREAKER;
             };
-            (items, quote!(__BREAKER))
+            (items, quote!(&__BREAKER))
         }
-        BreakerSource::Shared(path) => (TokenStream::new(), quote!(#path)),
+        BreakerSource::Shared(path) => {
+            // One typed place for the path, so a path to something else is reported once, on it.
+            let reference = quote_spanned!(path.span()=> &#path);
+            let items = quote! {
+                static __SHARED: &#p::Breaker = #reference;
+            };
+            (items, quote!(__SHARED))
+        }
     };
     let policy = policy(&cb.policy);
     let function = path_of(fn_name);
     let location = location(at);
 
-    let classify = match &cb.classify {
-        Some(path) => quote!(#path),
+    let classify_fn = match &cb.classify {
+        Some(path) => {
+            let p_at = private_at(path.span());
+            quote_spanned!(path.span()=> #p_at::classifier(&#shape, #path))
+        }
         None => quote!(#p::transient),
     };
     let is_async = cb.item.sig.asyncness.is_some();
@@ -202,7 +223,8 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let settled = match cb.policy.timeout {
         Some(ms) => {
             let limit = millis(ms);
-            let on_timeout = quote_spanned!(ret=> #p::settle_timeout(&mut #call, #limit));
+            let p_ret = private_at(err);
+            let on_timeout = quote_spanned!(err=> #p_ret::settle_timeout(#call, #limit));
             let on_time = settle(quote!(#out));
             quote! {
                 match #p::timeout(#limit, #attempt).await {
@@ -217,8 +239,10 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         None if is_async => settle(quote!(#attempt.await)),
         None => settle(attempt),
     };
-    let admit = quote_spanned!(ret=> #p::admit(&mut #call));
-    let shape_of = quote_spanned!(ret=> <#output_inferred as #p::IsResult>::SHAPE);
+    let p_ret = private_at(err);
+    let admit = quote_spanned!(err=> #p_ret::admit(#call));
+    let p_ret = private_at(ret);
+    let shape_of = quote_spanned!(ret=> <#output_inferred as #p_ret::IsResult>::SHAPE);
 
     let run = if cb.policy.attempts == 1 {
         quote! {
@@ -257,9 +281,10 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         #[#p::linkme::distributed_slice(#p::CALL_SITES)]
         #[linkme(crate = ::breaker::__private::linkme)]
         static __CALL_SITE: #p::CallSite =
-            #p::CallSite::__new(#function, #location, __POLICY, &#breaker);
+            #p::CallSite::__new(#function, #location, __POLICY, #breaker);
         let #shape = #shape_of;
-        let mut #call = #p::Call::new(&#breaker, &__POLICY);
+        let #call = &mut #p::Call::new(#breaker, &__POLICY);
+        let #classify = #classify_fn;
         let #result = #run;
         (#shape.from_result)(#result)
     }
@@ -279,18 +304,38 @@ fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenSt
     {
         match handoff {
             Handoff::Clone { ty } => {
+                // The `Clone` check names the argument's type, so rustc reports it there; an
+                // `impl Trait` type cannot be named, and is inferred.
+                let at = ty.span();
                 let slot =
                     format_ident!("__breaker_arg_{}", ident.unraw(), span = Span::mixed_site());
+                let mut named = ty.clone();
+                crate::validate::infer_impl_trait(&mut named);
                 slots.extend(quote! {
                     let mut #slot = #p::core::option::Option::Some(#ident);
                 });
-                let take = quote_spanned!(ty.span()=> #p::attempt_arg(&mut #slot, #last));
+                let p_at = private_at(at);
+                let take = quote_spanned!(at=> #p_at::attempt_arg::<#named>(&mut #slot, #last));
                 takes.extend(quote!(let #mutability #ident = #take;));
             }
             Handoff::Reborrow => takes.extend(quote!(let #mutability #ident = &mut *#ident;)),
         }
     }
     (slots, takes)
+}
+
+/// Where rustc's errors about the error type `E` should land: on `E` in a `Result<T, E>` written
+/// out, else on the return type.
+fn error_type_span(output: &syn::Type) -> Span {
+    if let syn::Type::Path(path) = output
+        && let Some(last) = path.path.segments.last()
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && args.args.len() == 2
+        && let Some(syn::GenericArgument::Type(error)) = args.args.last()
+    {
+        return error.span();
+    }
+    output.span()
 }
 
 /// The static with its breaker, and its registration.

@@ -190,8 +190,13 @@ pub(crate) fn circuit_breaker(
         }
     };
 
-    let breaker = match &args.shared {
-        Some(shared) => {
+    let breaker = match (&args.shared, args.key("shared")) {
+        (_, None) => BreakerSource::Own(breaker_config(&args, &mut errors)),
+        (shared, Some(shared_key)) => {
+            let path = shared.as_ref().map_or_else(
+                || syn::Path::from(shared_key.clone()),
+                |shared| shared.value.clone(),
+            );
             for key in &args.given {
                 if scope_of(key) == Scope::Breaker && key != "shared" {
                     errors.at(
@@ -199,26 +204,20 @@ pub(crate) fn circuit_breaker(
                         format!(
                             "`{key}` configures a breaker, but `shared = {path}` uses the one \
                              `#[shared_breaker]` declares; move `{key}` to that declaration",
-                            path = path_text(&shared.value),
+                            path = path_text(&path),
                         ),
                     );
                 }
             }
-            BreakerSource::Shared(shared.value.clone())
+            BreakerSource::Shared(path)
         }
-        None => BreakerSource::Own(breaker_config(&args, &mut errors)),
     };
     let policy = policy(&args, &breaker, &mut errors);
 
     let stacked: Vec<&Attr> = item_fn.attrs.iter().filter(|a| is_stacked(a)).collect();
     for attr in &stacked {
-        let name = attr
-            .path()
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
-        let message = if name == "circuit_breaker" {
+        let name = path_text(attr.path());
+        let message = if name.ends_with("circuit_breaker") {
             "a fn takes one `#[circuit_breaker]`; merge the two into one attribute: stacked, the \
              order they wrap each other in decides what the breaker counts, and nothing shows it"
                 .to_owned()
@@ -240,9 +239,9 @@ pub(crate) fn circuit_breaker(
              remove `const`",
         );
     }
-    if let (Some(timeout), None) = (&args.timeout, &sig.asyncness) {
+    if let (Some(timeout), None) = (args.key("timeout"), &sig.asyncness) {
         errors.at(
-            timeout.key.span(),
+            timeout.span(),
             "`timeout` needs an `async fn`: a blocking call cannot be cut off; make the fn \
              `async` or remove `timeout`",
         );
@@ -253,7 +252,7 @@ pub(crate) fn circuit_breaker(
             let close = sig.paren_token.span.close();
             let mut span = TokenStream::new();
             sig.fn_token.to_tokens(&mut span);
-            let mut end = Punct::new(')', Spacing::Alone);
+            let mut end = Punct::new(';', Spacing::Alone);
             end.set_span(close);
             span.extend([TokenTree::Punct(end)]);
             errors.push(syn::Error::new_spanned(
@@ -365,10 +364,14 @@ pub(crate) fn shared_breaker(
     let item = match syn::parse2::<SharedStatic>(tokens.clone()) {
         Ok(item) => item,
         Err(_) => {
+            let (keyword, span) =
+                first_keyword(&tokens).unwrap_or_else(|| ("item".to_owned(), Span::call_site()));
             errors.push(syn::Error::new(
-                first_keyword(&tokens).map_or_else(Span::call_site, |(_, span)| span),
-                "`#[shared_breaker]` goes on a static without a value: write \
-                 `pub static PAYMENTS: breaker::Breaker;`",
+                span,
+                format!(
+                    "`#[shared_breaker]` goes on a `static`, not on a `{keyword}`: write \
+                     `pub static PAYMENTS: breaker::Breaker;`"
+                ),
             ));
             return Err(invalid(errors, tokens));
         }
@@ -400,12 +403,13 @@ pub(crate) fn shared_breaker(
     match errors.finish() {
         Ok(()) => Ok(SharedBreaker { item, config }),
         Err(errors) => {
-            // A breaker with the default settings stands in, so the fns sharing it still compile
-            // and the errors above stand alone; with a wrong type, nothing can stand in.
-            let item = if is_breaker {
-                item.unconfigured()
-            } else {
-                TokenStream::new()
+            // The static as written when it has a value; else a breaker with the default
+            // settings stands in, so the fns sharing it still compile and the errors above stand
+            // alone. With a wrong type, nothing can stand in.
+            let item = match (&item.init, is_breaker) {
+                (Some(_), _) => tokens,
+                (None, true) => item.unconfigured(),
+                (None, false) => TokenStream::new(),
             };
             Err(Invalid { errors, item })
         }
@@ -432,25 +436,22 @@ fn path_text(path: &syn::Path) -> String {
 
 /// Threshold or failure rate, with their window, as one trip policy.
 fn breaker_config(args: &Args, errors: &mut Errors) -> BreakerConfig {
+    let both = args.key("threshold").zip(args.key("failure_rate"));
     let trip = match (&args.threshold, &args.failure_rate) {
-        (Some(threshold), Some(_)) => {
+        _ if let Some((threshold, _)) = both => {
             errors.at(
-                threshold.key.span(),
+                threshold.span(),
                 "`threshold` and `failure_rate` are two trip policies; keep one: `threshold` \
                  opens after N failures in a row, `failure_rate` after a percentage of a window",
             );
-            Trip::Consecutive {
-                threshold: Some(threshold.value),
-            }
+            Trip::Consecutive { threshold: None }
         }
         (threshold, None) => {
-            for key in [
-                args.window.as_ref().map(|a| &a.key),
-                args.min_calls.as_ref().map(|a| &a.key),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            let without_rate = match args.key("failure_rate") {
+                Some(_) => [None, None],
+                None => [args.key("window"), args.key("min_calls")],
+            };
+            for key in without_rate.into_iter().flatten() {
                 errors.at(
                     key.span(),
                     format!(
@@ -463,7 +464,7 @@ fn breaker_config(args: &Args, errors: &mut Errors) -> BreakerConfig {
                 threshold: threshold.as_ref().map(|t| t.value),
             }
         }
-        (None, Some(percent)) => {
+        (_, Some(percent)) => {
             if let Some(min_calls) = &args.min_calls {
                 let count = match &args.window {
                     Some(Arg {
@@ -511,23 +512,18 @@ fn policy(args: &Args, breaker: &BreakerSource, errors: &mut Errors) -> Policy {
     let attempts = args.attempts.as_ref().map_or(1, |a| a.value);
     if let Some(given) = &args.attempts
         && attempts > 1
-        && args.retry.is_none()
+        && args.key("retry").is_none()
     {
         errors.at(given.span, missing_granularity(attempts, breaker));
     }
-    if attempts <= 1 {
+    // An `attempts` whose value was refused has been reported already.
+    if attempts <= 1 && (args.attempts.is_some() || args.key("attempts").is_none()) {
         let why = match &args.attempts {
             Some(_) => "with `attempts = 1` the fn never retries".to_owned(),
             None => "without `attempts` the fn makes one attempt and never retries".to_owned(),
         };
-        for key in [
-            args.retry.as_ref().map(|a| &a.key),
-            args.backoff.as_ref().map(|a| &a.key),
-            args.jitter.as_ref().map(|a| &a.key),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let keys = [args.key("retry"), args.key("backoff"), args.key("jitter")];
+        for key in keys.into_iter().flatten() {
             errors.at(
                 key.span(),
                 format!(
@@ -655,6 +651,11 @@ fn is_fn_declaration(item: &TokenStream) -> bool {
     item.clone()
         .into_iter()
         .any(|t| matches!(t, TokenTree::Ident(i) if i == "fn"))
+}
+
+/// Replaces each `impl Trait` in `ty` with `_`.
+pub(crate) fn infer_impl_trait(ty: &mut Type) {
+    InferImplTrait.visit_type_mut(ty);
 }
 
 /// Replaces each `impl Trait` with `_`: the body can name the return type, and rustc infers the

@@ -1,0 +1,17 @@
+use breaker::{circuit_breaker, Rejected};
+
+#[derive(Debug)]
+pub struct Error;
+
+impl From<Rejected> for Error {
+    fn from(_: Rejected) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(attempts = 3, retry = "per_call", backoff = "2s..100ms")]
+pub async fn fetch() -> Result<u32, Error> {
+    Ok(1)
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+use breaker::{circuit_breaker, Rejected};
+
+#[derive(Debug)]
+pub struct Error;
+
+impl From<Rejected> for Error {
+    fn from(_: Rejected) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(reset = "99999999999999999999h")]
+pub async fn fetch() -> Result<u32, Error> {
+    Ok(1)
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use breaker::{circuit_breaker, shared_breaker, Rejected};
+
+#[derive(Debug)]
+pub struct Error;
+
+impl From<Rejected> for Error {
+    fn from(_: Rejected) -> Self {
+        Error
+    }
+}
+
+#[shared_breaker(threshold = 10)]
+pub static PAYMENTS: breaker::Breaker;
+
+#[circuit_breaker(shared = PAYMENTS, threshold = 5)]
+pub async fn charge() -> Result<u32, Error> {
+    Ok(1)
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use breaker::circuit_breaker;
+
+#[circuit_breaker(threshold = 5)]
+pub async fn notify(user: u64) {
+    let _ = user;
+}
+
+fn main() {}

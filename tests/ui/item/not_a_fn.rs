@@ -1,0 +1,8 @@
+use breaker::circuit_breaker;
+
+#[circuit_breaker(threshold = 5)]
+pub struct Client {
+    pub url: String,
+}
+
+fn main() {}

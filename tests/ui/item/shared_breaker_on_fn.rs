@@ -1,0 +1,6 @@
+use breaker::shared_breaker;
+
+#[shared_breaker(threshold = 10)]
+pub fn payments() {}
+
+fn main() {}

@@ -1,0 +1,18 @@
+use breaker::{circuit_breaker, Rejected};
+
+#[derive(Debug)]
+pub struct Error;
+
+impl From<Rejected> for Error {
+    fn from(_: Rejected) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(threshold = 5)]
+#[backon::retry(3)]
+pub fn fetch() -> Result<u32, Error> {
+    Ok(1)
+}
+
+fn main() {}

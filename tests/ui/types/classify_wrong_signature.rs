@@ -1,0 +1,21 @@
+use breaker::{circuit_breaker, Rejected, Verdict};
+
+#[derive(Debug)]
+pub struct Error;
+
+impl From<Rejected> for Error {
+    fn from(_: Rejected) -> Self {
+        Error
+    }
+}
+
+fn classify(_: &std::io::Error) -> Verdict {
+    Verdict::Transient
+}
+
+#[circuit_breaker(classify = classify)]
+pub async fn fetch() -> Result<u32, Error> {
+    Err(Error)
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use breaker::circuit_breaker;
+
+#[circuit_breaker(threshold = 5)]
+pub fn lookup(id: u64) -> Option<u64> {
+    Some(id)
+}
+
+fn main() {}
