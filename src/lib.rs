@@ -1,4 +1,483 @@
-//! breaker: circuit breaker and retry for Rust functions, through one attribute.
+//! Circuit breaker and retry for Rust functions, through one attribute, with the one choice that
+//! decides what the breaker's numbers mean made explicit and checked at compile time.
+//!
+//! A circuit breaker stops calling a service that is failing: after enough recorded failures it
+//! *opens* and refuses calls at once with [`Rejected`]; after its `reset` period it lets a few
+//! *probe* calls through (*half-open*), and closes again when they succeed. Retry makes another
+//! attempt when a call fails. Put together without saying how, the two disagree about what a
+//! failure is; `#[circuit_breaker]` makes you say it.
+//!
+//! ```
+//! use breaker::{Rejected, circuit_breaker};
+//!
+//! #[derive(Debug)]
+//! enum ApiError {
+//!     Unavailable,
+//!     /// The breaker refused the call without running it.
+//!     Rejected(Rejected),
+//! }
+//!
+//! impl From<Rejected> for ApiError {
+//!     fn from(r: Rejected) -> Self {
+//!         ApiError::Rejected(r)
+//!     }
+//! }
+//!
+//! #[circuit_breaker(threshold = 5, reset = "30s", attempts = 3, retry = "per_attempt", backoff = "100ms..2s")]
+//! async fn fetch_user(id: u64) -> Result<String, ApiError> {
+//!     if id == 0 { Err(ApiError::Unavailable) } else { Ok(format!("user {id}")) }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! assert_eq!(fetch_user(7).await.unwrap(), "user 7");
+//! let breaker = breaker::registry().get(concat!(module_path!(), "::fetch_user")).unwrap();
+//! assert_eq!(breaker.metrics().successes, 1);
+//! # }
+//! ```
+//!
+//! The fn keeps its signature, visibility, docs, attributes, generics, `self` receiver and
+//! `Send`-ness; only its body is wrapped. Its error type must implement `From<Rejected>` (and
+//! `From<TimedOut>` when `timeout` is set), which is how a refused call is returned.
+//!
+//! # The choice: what the breaker counts when a call retries
+//!
+//! With `attempts > 1`, `retry` is required and says what the breaker sees:
+//!
+//! - `retry = "per_attempt"` (retry wraps the breaker): every attempt asks the breaker for
+//!   admission and records its outcome. `threshold = 5` means 5 failed requests. When the breaker
+//!   opens, or refuses an attempt, the call ends at once: no sleep, no further attempt, and the last
+//!   real error is returned.
+//! - `retry = "per_call"` (the breaker wraps retry): each call asks once and records one outcome
+//!   after its retries. `threshold = 5` with `attempts = 3` means 5 failed *calls*, which is up to
+//!   15 failed requests. A call admitted as a half-open probe makes a single attempt, so a probe
+//!   sends 1 request, never 3.
+//!
+//! Against a service that is down, with `threshold = 5` and `attempts = 3`:
+//!
+//! | `retry`         | the breaker sees | opens after        | a half-open probe sends |
+//! |-----------------|------------------|--------------------|-------------------------|
+//! | `"per_attempt"` | every attempt    | 5 failed requests  | 1 request               |
+//! | `"per_call"`    | each call        | 15 failed requests | 1 request               |
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use breaker::{Rejected, State, circuit_breaker};
+//! # #[derive(Debug)] pub struct Down;
+//! # #[derive(Debug)] pub enum Error { Down, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//!
+//! static REQUESTS_A: AtomicU32 = AtomicU32::new(0);
+//! static REQUESTS_B: AtomicU32 = AtomicU32::new(0);
+//!
+//! #[circuit_breaker(threshold = 5, attempts = 3, retry = "per_attempt")]
+//! async fn per_attempt() -> Result<(), Error> {
+//!     REQUESTS_A.fetch_add(1, Ordering::Relaxed);
+//!     Err(Error::Down)
+//! }
+//!
+//! #[circuit_breaker(threshold = 5, attempts = 3, retry = "per_call")]
+//! async fn per_call() -> Result<(), Error> {
+//!     REQUESTS_B.fetch_add(1, Ordering::Relaxed);
+//!     Err(Error::Down)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let state = |f: &str| breaker::registry().get(&format!("{}::{f}", module_path!())).unwrap().state();
+//! while state("per_attempt") != State::Open {
+//!     let _ = per_attempt().await;
+//! }
+//! while state("per_call") != State::Open {
+//!     let _ = per_call().await;
+//! }
+//! assert_eq!(REQUESTS_A.load(Ordering::Relaxed), 5);
+//! assert_eq!(REQUESTS_B.load(Ordering::Relaxed), 15);
+//! # }
+//! ```
+//!
+//! Leaving the choice out is a compile error whose message does this arithmetic with your numbers:
+//!
+//! ```compile_fail
+//! # use breaker::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! // error: `attempts = 3` needs `retry = "per_attempt"` or `retry = "per_call"` to say what the
+//! // breaker counts: with `retry = "per_attempt"` the breaker opens after 5 failed requests; with
+//! // `retry = "per_call"` after 15 (5 calls x 3 attempts)
+//! #[circuit_breaker(attempts = 3)]
+//! async fn fetch() -> Result<u32, Error> {
+//!     Ok(1)
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! # Keys
+//!
+//! Every value is a literal checked at compile time; `shared` and `classify` take a path.
+//! Durations are strings of an integer and a unit: `"250ms"`, `"30s"`, `"5m"`, `"1h"`. A range
+//! `"a..b"` starts at `a`, doubles, and is capped at `b`.
+//!
+//! | key | scope | value | default |
+//! |---|---|---|---|
+//! | [`name`](#name) | breaker | the registry key | `module_path::fn_name` |
+//! | [`threshold`](#threshold) | breaker | recorded failures in a row that open it, >= 1 | 5 |
+//! | [`failure_rate`](#failure_rate-window-min_calls) | breaker | percent 1..=100 of failures in the window | none |
+//! | [`window`](#failure_rate-window-min_calls) | breaker | last N outcomes, or a duration | 100 |
+//! | [`min_calls`](#failure_rate-window-min_calls) | breaker | outcomes needed before the rate is judged | 10 |
+//! | [`reset`](#reset) | breaker | how long it stays open; a range backs off | `"30s"` |
+//! | [`probes`](#probes) | breaker | trial calls per half-open round | 1 |
+//! | [`shared`](#shared) | breaker | path to a `#[shared_breaker]` static | none |
+//! | [`attempts`](#attempts-and-retry) | call | total attempts per call, 1..=100 | 1 |
+//! | [`retry`](#attempts-and-retry) | call | `"per_attempt"` or `"per_call"` | required when `attempts > 1` |
+//! | [`backoff`](#backoff-and-jitter) | call | fixed `"200ms"` or range `"100ms..2s"` | `"100ms..10s"` |
+//! | [`jitter`](#backoff-and-jitter) | call | `true` / `false`: waits drawn from `[0, backoff]` | `true` |
+//! | [`timeout`](#timeout) | call | deadline of each attempt, `async fn` only | none |
+//! | [`classify`](#classify) | call | path to `fn(&E) -> Verdict` | every `Err` is `Transient` |
+//!
+//! The examples below share this error type:
+//!
+//! ```
+//! use breaker::{Rejected, TimedOut};
+//!
+//! #[derive(Debug)]
+//! pub enum Error {
+//!     Unavailable,
+//!     NotFound,
+//!     Rejected(Rejected),
+//!     TimedOut(TimedOut),
+//! }
+//!
+//! impl From<Rejected> for Error {
+//!     fn from(r: Rejected) -> Self {
+//!         Error::Rejected(r)
+//!     }
+//! }
+//!
+//! impl From<TimedOut> for Error {
+//!     fn from(t: TimedOut) -> Self {
+//!         Error::TimedOut(t)
+//!     }
+//! }
+//! ```
+//!
+//! ## `name`
+//!
+//! The breaker's key in the [`registry`]. Two breakers with one name are a programming error,
+//! reported on the registry's first use with both source locations; two methods of one module that
+//! share a fn name need a `name` each.
+//!
+//! ```
+//! # use breaker::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! #[circuit_breaker(name = "users-api")]
+//! fn get_user(id: u64) -> Result<u64, Error> {
+//!     Ok(id)
+//! }
+//!
+//! // Listed before its first call.
+//! assert!(breaker::registry().get("users-api").is_some());
+//! # let _ = get_user(1);
+//! ```
+//!
+//! ## `threshold`
+//!
+//! Recorded failures in a row that open the breaker; a success starts the count again.
+//!
+//! ```
+//! # use breaker::{Rejected, State, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! #[circuit_breaker(name = "flaky", threshold = 2)]
+//! fn flaky() -> Result<(), Error> {
+//!     Err(Error::Unavailable)
+//! }
+//!
+//! let _ = flaky();
+//! let _ = flaky();
+//! assert_eq!(breaker::registry().get("flaky").unwrap().state(), State::Open);
+//! assert!(matches!(flaky(), Err(Error::Rejected(_))));
+//! ```
+//!
+//! ## `failure_rate`, `window`, `min_calls`
+//!
+//! Opens when at least `failure_rate` percent of the outcomes in the window are failures, once the
+//! window holds `min_calls` outcomes. `window` is a count (the last N outcomes) or a duration (the
+//! outcomes of the last T). `threshold` and `failure_rate` are two policies: give one.
+//!
+//! ```
+//! # use breaker::{Rejected, State, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! #[circuit_breaker(name = "search", failure_rate = 50, window = 10, min_calls = 4)]
+//! fn search(ok: bool) -> Result<(), Error> {
+//!     if ok { Ok(()) } else { Err(Error::Unavailable) }
+//! }
+//!
+//! let _ = search(true);
+//! let _ = search(false);
+//! let _ = search(true);
+//! let search_breaker = breaker::registry().get("search").unwrap();
+//! assert_eq!(search_breaker.state(), State::Closed); // 3 outcomes: not judged yet
+//! let _ = search(false); // 2 failures of 4: 50%
+//! assert_eq!(search_breaker.state(), State::Open);
+//! ```
+//!
+//! ```
+//! # use breaker::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! // The outcomes of the last minute.
+//! #[circuit_breaker(failure_rate = 25, window = "60s", min_calls = 20)]
+//! fn checkout() -> Result<(), Error> {
+//!     Ok(())
+//! }
+//! # checkout().unwrap();
+//! ```
+//!
+//! ## `reset`
+//!
+//! How long the breaker stays open before it admits probes. A range starts at its low end and
+//! doubles after each failed probe round, up to its high end; a close starts it again.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use breaker::{Rejected, State, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! #[circuit_breaker(name = "inventory", threshold = 1, reset = "1s..8s")]
+//! async fn inventory() -> Result<(), Error> {
+//!     Err(Error::Unavailable)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let b = breaker::registry().get("inventory").unwrap();
+//! let _ = inventory().await;
+//! assert_eq!(b.remaining_open(), Some(Duration::from_secs(1)));
+//! tokio::time::advance(Duration::from_secs(1)).await;
+//! let _ = inventory().await; // the probe fails: open for twice as long
+//! assert_eq!(b.remaining_open(), Some(Duration::from_secs(2)));
+//! # }
+//! ```
+//!
+//! ## `probes`
+//!
+//! Trial calls admitted per half-open round; that many successes close the breaker, and any
+//! recorded failure opens it again.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use std::sync::atomic::{AtomicBool, Ordering};
+//! # use breaker::{Rejected, State, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! static UP: AtomicBool = AtomicBool::new(false);
+//!
+//! #[circuit_breaker(name = "ledger", threshold = 1, reset = "1s", probes = 2)]
+//! async fn ledger() -> Result<(), Error> {
+//!     if UP.load(Ordering::Relaxed) { Ok(()) } else { Err(Error::Unavailable) }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let b = breaker::registry().get("ledger").unwrap();
+//! let _ = ledger().await;
+//! UP.store(true, Ordering::Relaxed);
+//! tokio::time::advance(Duration::from_secs(1)).await;
+//! ledger().await.unwrap();
+//! assert_eq!(b.state(), State::HalfOpen); // one probe of two
+//! ledger().await.unwrap();
+//! assert_eq!(b.state(), State::Closed);
+//! # }
+//! ```
+//!
+//! ## `shared`
+//!
+//! One breaker for several fns (one service, many endpoints), declared once with
+//! [`shared_breaker`], which takes the breaker keys. `shared` excludes every other breaker key on
+//! the fn; the call keys stay per fn.
+//!
+//! ```
+//! # use breaker::{Rejected, State, circuit_breaker, shared_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! /// The payments service.
+//! #[shared_breaker(threshold = 2, reset = "1s..60s")]
+//! pub static PAYMENTS: breaker::Breaker;
+//!
+//! #[circuit_breaker(shared = PAYMENTS, attempts = 3, retry = "per_call", backoff = "1ms")]
+//! async fn charge(cents: u64) -> Result<u64, Error> {
+//!     Err(Error::Unavailable)
+//! }
+//!
+//! #[circuit_breaker(shared = PAYMENTS)]
+//! async fn refund(cents: u64) -> Result<u64, Error> {
+//!     Err(Error::Unavailable)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let _ = charge(100).await;
+//! let _ = refund(100).await;
+//! assert_eq!(PAYMENTS.state(), State::Open); // one failure from each
+//! assert_eq!(PAYMENTS.call_sites().len(), 2);
+//! # }
+//! ```
+//!
+//! ## `attempts` and `retry`
+//!
+//! Total attempts per call, and what the breaker counts of them (see [the choice](#the-choice-what-the-breaker-counts-when-a-call-retries)).
+//! Each attempt gets its own copy of the by-value arguments: clones for every attempt but the
+//! last, which gets the original, so they must be `Clone`; `&mut` arguments are lent again to each
+//! attempt. A by-value `self` is lent to each attempt, not cloned, so a body that consumes `self`
+//! cannot retry. Arguments destructured in the signature must be bound to a name to retry.
+//!
+//! ```
+//! # use std::sync::atomic::{AtomicU32, Ordering};
+//! # use breaker::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! static TRIES: AtomicU32 = AtomicU32::new(0);
+//!
+//! #[circuit_breaker(name = "upload", attempts = 3, retry = "per_call", backoff = "100ms")]
+//! async fn upload(body: Vec<u8>) -> Result<usize, Error> {
+//!     match TRIES.fetch_add(1, Ordering::Relaxed) {
+//!         0 | 1 => Err(Error::Unavailable),
+//!         _ => Ok(body.len()),
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! assert_eq!(upload(vec![1, 2, 3]).await.unwrap(), 3);
+//! let m = breaker::registry().get("upload").unwrap().metrics();
+//! assert_eq!((m.successes, m.failures, m.retries), (1, 0, 2)); // per_call: one success
+//! # }
+//! ```
+//!
+//! ## `backoff` and `jitter`
+//!
+//! The wait before each retry: a fixed duration, or a range that starts at its low end and doubles
+//! up to its high end. With `jitter` (the default) each wait is drawn uniformly from
+//! `[0, backoff]`. `backoff = "0ms"` retries at once.
+//!
+//! ```
+//! # use std::sync::atomic::{AtomicU32, Ordering};
+//! # use std::time::Duration;
+//! # use breaker::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! #[circuit_breaker(attempts = 4, retry = "per_attempt", threshold = 10, backoff = "100ms..250ms", jitter = false)]
+//! async fn poll() -> Result<(), Error> {
+//!     Err(Error::Unavailable)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! let _ = poll().await;
+//! assert_eq!(start.elapsed(), Duration::from_millis(100 + 200 + 250));
+//! # }
+//! ```
+//!
+//! ## `timeout`
+//!
+//! A deadline for each attempt of an `async fn`. An attempt that misses it is cut off and counts as
+//! a transient failure (recorded, and retried); the call returns `Err(TimedOut.into())` when it was
+//! the last.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use breaker::{Rejected, TimedOut, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Rejected(Rejected), TimedOut(TimedOut) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! # impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
+//! #[circuit_breaker(name = "report", timeout = "2s")]
+//! async fn report() -> Result<(), Error> {
+//!     tokio::time::sleep(Duration::from_secs(60)).await;
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! assert!(matches!(report().await, Err(Error::TimedOut(t)) if t.after() == Duration::from_secs(2)));
+//! assert_eq!(breaker::registry().get("report").unwrap().metrics().timeouts, 1);
+//! # }
+//! ```
+//!
+//! ## `classify`
+//!
+//! What each error means ([`Verdict`]): `Transient` is recorded and retried, `Permanent` is
+//! recorded and not retried, `Ignore` (the caller's fault: a 404, a validation error) is neither
+//! recorded nor retried. Without `classify`, every `Err` is `Transient`.
+//!
+//! ```
+//! # use breaker::{Rejected, Verdict, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, NotFound, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! fn classify(error: &Error) -> Verdict {
+//!     match error {
+//!         Error::NotFound => Verdict::Ignore,
+//!         _ => Verdict::Transient,
+//!     }
+//! }
+//!
+//! #[circuit_breaker(name = "profiles", threshold = 1, classify = classify)]
+//! fn profile(id: u64) -> Result<u64, Error> {
+//!     Err(Error::NotFound)
+//! }
+//!
+//! let _ = profile(404);
+//! let m = breaker::registry().get("profiles").unwrap().metrics();
+//! assert_eq!((m.ignored, m.failures), (1, 0));
+//! ```
+//!
+//! # Rejected at compile time
+//!
+//! Each with an error on the offending token that says what to write instead:
+//!
+//! 1. `attempts > 1` without `retry`; the message shows what each choice means with your numbers.
+//! 2. `retry`, `backoff` or `jitter` with `attempts` absent or 1.
+//! 3. `threshold` together with `failure_rate`; `window` or `min_calls` without `failure_rate`;
+//!    `min_calls` larger than a count `window`.
+//! 4. `shared` together with any breaker key (and call keys on a `#[shared_breaker]`).
+//! 5. `timeout` on a fn that is not `async`.
+//! 6. A return type that is not a `Result` (checked by type, so aliases such as
+//!    `anyhow::Result<T>` pass), no return type, a `const fn`, an item that is not a fn.
+//! 7. A second `#[circuit_breaker]`, or a retry attribute of another crate (`#[retry]`,
+//!    `#[retryable]`, `#[backon::retry]`, ...) below it on the same fn: stacked, the order they
+//!    wrap each other in decides what the breaker counts, and nothing shows it.
+//! 8. An unknown key (the nearest is suggested), a duplicate key, a value of the wrong kind, zero
+//!    where a positive value is needed, a percent out of range, an unparsable or overflowing
+//!    duration, a range whose end is below its start, an unknown `retry` granularity.
+//! 9. With `attempts > 1`, a by-value argument that is not `Clone`.
+//! 10. An error type without `From<Rejected>` (or `From<TimedOut>` when `timeout` is set). An
+//!     `std::io::Result` is a `Result`, but `std::io::Error` cannot hold a [`Rejected`]: wrap it
+//!     in an error type of your own.
+//!
+//! ```compile_fail
+//! # use breaker::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! // error: unknown key `treshold`; did you mean `threshold`?
+//! #[circuit_breaker(treshold = 5)]
+//! fn fetch() -> Result<u32, Error> {
+//!     Ok(1)
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! ```compile_fail
+//! # use breaker::circuit_breaker;
+//! // error: `#[circuit_breaker]` needs a fn that returns `Result<T, E>`, not `u32`
+//! #[circuit_breaker(threshold = 5)]
+//! fn count() -> u32 {
+//!     1
+//! }
+//! # fn main() {}
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
