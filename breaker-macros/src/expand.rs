@@ -141,10 +141,10 @@ pub(crate) fn circuit_breaker(cb: CircuitBreaker) -> TokenStream {
     let body = body(&cb);
     let mut item = cb.item;
     let brace_token = item.block.brace_token;
-    item.block = Box::new(syn::Block {
+    *item.block = syn::Block {
         brace_token,
         stmts: vec![syn::Stmt::Expr(syn::Expr::Verbatim(body), None)],
-    });
+    };
     quote!(#item)
 }
 

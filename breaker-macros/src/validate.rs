@@ -82,7 +82,7 @@ pub(crate) struct Policy {
 /// How an argument reaches each attempt when the fn retries.
 pub(crate) enum Handoff {
     /// Owned: a clone for each attempt but the last, which gets the original.
-    Clone { ty: Type },
+    Clone { ty: Box<Type> },
     /// `&mut T`: reborrowed for each attempt.
     Reborrow,
 }
@@ -279,7 +279,7 @@ pub(crate) fn circuit_breaker(
                         Type::Reference(r) if r.mutability.is_some() => Handoff::Reborrow,
                         Type::Reference(_) => continue,
                         _ => Handoff::Clone {
-                            ty: (*typed.ty).clone(),
+                            ty: typed.ty.clone(),
                         },
                     };
                     attempt_args.push(AttemptArg {
