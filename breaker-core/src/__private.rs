@@ -52,14 +52,6 @@ pub fn timeout<F: IntoFuture>(limit: Duration, attempt: F) -> tokio::time::Timeo
     tokio::time::timeout(limit, attempt)
 }
 
-/// Runs an async attempt inside its span.
-pub fn instrument<F: Future>(
-    attempt: F,
-    span: tracing::Span,
-) -> tracing::instrument::Instrumented<F> {
-    tracing::Instrument::instrument(attempt, span)
-}
-
 /// The return type of an annotated fn must be a `Result`; checked by type, so aliases such as
 /// `io::Result<T>` pass.
 #[diagnostic::on_unimplemented(
@@ -98,9 +90,6 @@ impl<T, E> IsResult for Result<T, E> {
     };
 }
 
-/// Asserts the return type is a `Result`.
-pub const fn require_result<R: IsResult>() {}
-
 /// The error type must be able to carry a rejection (DESIGN rule 10).
 #[diagnostic::on_unimplemented(
     message = "the error type `{Self}` cannot hold a `breaker::Rejected`",
@@ -123,12 +112,6 @@ pub trait HoldsTimeout: From<TimedOut> {}
 
 impl<E: From<TimedOut>> HoldsTimeout for E {}
 
-/// Asserts `E: From<Rejected>` with a clear message; `E` is inferred from the call.
-pub fn require_rejection<E: HoldsRejection>(_: &Call<'_, E>) {}
-
-/// Asserts `E: From<TimedOut>` with a clear message; `E` is inferred from the call.
-pub fn require_timeout<E: HoldsTimeout>(_: &Call<'_, E>) {}
-
 /// A by-value argument is handed to each attempt, so with `attempts > 1` it must be `Clone`
 /// (DESIGN rule 9).
 #[diagnostic::on_unimplemented(
@@ -140,14 +123,6 @@ pub fn require_timeout<E: HoldsTimeout>(_: &Call<'_, E>) {}
 pub trait RetryArg: Clone {}
 
 impl<T: Clone> RetryArg for T {}
-
-/// A clone of a by-value argument for an attempt that is not the last.
-pub fn retry_arg<T: RetryArg>(arg: &T) -> T {
-    arg.clone()
-}
-
-/// `async fn` only: `timeout` needs an attempt it can cut off.
-pub const fn timeout_needs_async() {}
 
 /// How to take the fn's return type `R` apart into a `Result` and put it back together.
 ///
