@@ -153,18 +153,8 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let fn_name = &cb.item.sig.ident;
     let at = fn_name.span();
     let mixed = Span::mixed_site();
-    let [
-        classify,
-        shape,
-        result,
-        next,
-        out,
-        last,
-        wait,
-        rejected,
-        elapsed,
-    ] = [
-        "classify", "shape", "result", "next", "out", "last", "wait", "rejected", "elapsed",
+    let [classify, shape, result, next, out, last, wait, rejected] = [
+        "classify", "shape", "result", "next", "out", "last", "wait", "rejected",
     ]
     .map(|name| format_ident!("__breaker_{}", name, span = mixed));
     let output = &cb.output;
@@ -229,10 +219,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             quote! {
                 match #p::timeout(#limit, #attempt).await {
                     #p::core::result::Result::Ok(#out) => #on_time,
-                    #p::core::result::Result::Err(#elapsed) => {
-                        let _ = #elapsed;
-                        #on_timeout
-                    }
+                    #p::core::result::Result::Err(_) => #on_timeout,
                 }
             }
         }
@@ -252,7 +239,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             }
         }
     } else {
-        let (slots, takes) = attempt_args(&cb.attempt_args, &last);
+        let (slots, takes) = attempt_args(&cb.attempt_args, &last, &call);
         let sleep = if is_async {
             quote!(#p::sleep(#wait).await)
         } else {
@@ -264,7 +251,6 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 if let #p::core::result::Result::Err(#rejected) = #admit {
                     break #p::core::result::Result::Err(#rejected);
                 }
-                let #last = #call.is_last();
                 #takes
                 let #next = #settled;
                 match #next {
@@ -292,7 +278,11 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
 
 /// For each argument an attempt gets its own of: the slot declared before the loop, and the
 /// rebinding at the top of each attempt.
-fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenStream) {
+fn attempt_args(
+    args: &[AttemptArg],
+    last: &syn::Ident,
+    call: &syn::Ident,
+) -> (TokenStream, TokenStream) {
     let p = quote!(::breaker::__private);
     let mut slots = TokenStream::new();
     let mut takes = TokenStream::new();
@@ -311,6 +301,11 @@ fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenSt
                     format_ident!("__breaker_arg_{}", ident.unraw(), span = Span::mixed_site());
                 let mut named = ty.clone();
                 crate::validate::infer_impl_trait(&mut named);
+                if mutability.is_some() {
+                    // The attempts mutate their own rebinding, never the parameter: borrow it
+                    // mutably once, so its `mut` does not read as unused.
+                    slots.extend(quote!(let _ = &mut #ident;));
+                }
                 slots.extend(quote! {
                     let mut #slot = #p::core::option::Option::Some(#ident);
                 });
@@ -320,6 +315,12 @@ fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenSt
             }
             Handoff::Reborrow => takes.extend(quote!(let #mutability #ident = &mut *#ident;)),
         }
+    }
+    if args
+        .iter()
+        .any(|arg| matches!(arg.handoff, Handoff::Clone { .. }))
+    {
+        takes = quote!(let #last = #call.is_last(); #takes);
     }
     (slots, takes)
 }

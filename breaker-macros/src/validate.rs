@@ -674,3 +674,75 @@ impl VisitMut for InferImplTrait {
         syn::visit_mut::visit_type_mut(self, ty);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn messages(args: TokenStream, item: TokenStream) -> Vec<String> {
+        match circuit_breaker(args, item) {
+            Ok(_) => Vec::new(),
+            Err(invalid) => invalid.errors.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_mistake_is_reported_once() {
+        let found = messages(
+            quote!(treshold = 5, attempts = 0, reset = "5x", classify = "f"),
+            quote!(
+                const fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found[0].starts_with("unknown key `treshold`; did you mean `threshold`?"));
+        assert!(found[1].starts_with("`attempts` must be at least 1, got 0"));
+        assert!(found[2].starts_with("unknown unit in `\"5x\"`"));
+        assert!(found[3].starts_with("expected a path to a fn `fn(&E) -> breaker::Verdict`, not a string: write `classify = f`"));
+        assert!(found[4].contains("cannot go on a `const fn`"));
+    }
+
+    #[test]
+    fn the_fn_is_emitted_as_written_beside_the_errors() {
+        let item = quote!(
+            #[inline]
+            pub fn f(x: u32) -> Result<u32, E> {
+                Ok(x)
+            }
+        );
+        let invalid = circuit_breaker(quote!(threshold = 0), item.clone())
+            .err()
+            .unwrap();
+        assert_eq!(invalid.item.to_string(), item.to_string());
+    }
+
+    #[test]
+    fn a_valid_attribute_is_accepted() {
+        let found = messages(
+            quote!(
+                failure_rate = 50,
+                window = "60s",
+                min_calls = 20,
+                reset = "1s..60s",
+                probes = 3,
+                attempts = 3,
+                retry = "per_call",
+                backoff = "100ms..2s",
+                jitter = false,
+                timeout = "2s",
+                classify = classify,
+                name = "api"
+            ),
+            quote!(
+                async fn f(x: String, y: &mut u32, z: &str) -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(found.is_empty(), "{found:#?}");
+    }
+}

@@ -1,4 +1,4 @@
-use breaker::{circuit_breaker, Rejected};
+use breaker::{Rejected, circuit_breaker};
 
 #[derive(Debug)]
 pub struct Error;
@@ -14,4 +14,7 @@ pub async fn fetch() -> Result<u32, Error> {
     Ok(1)
 }
 
-fn main() {}
+fn main() {
+    // The fn is still emitted beside the error: calling it is no second error.
+    let _ = fetch();
+}
