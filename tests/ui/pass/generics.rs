@@ -25,6 +25,14 @@ pub async fn displayable(n: u32) -> Result<impl Display, Error> {
     Ok(n * 2)
 }
 
+#[circuit_breaker(attempts = 2, retry = "per_call", backoff = "0ms")]
+pub fn displayable_blocking(n: u32) -> Result<Box<impl Display>, Error> {
+    if n == 0 {
+        return Err(Error);
+    }
+    Ok(Box::new(n + 1))
+}
+
 #[circuit_breaker(threshold = 5)]
 pub fn first_word<'a>(text: &'a str) -> Result<&'a str, Error> {
     text.split_whitespace().next().ok_or(Error)
@@ -47,6 +55,8 @@ where
 async fn main() {
     assert_eq!(show(5, "!").await.unwrap(), "5!");
     assert_eq!(displayable(4).await.unwrap().to_string(), "8");
+    assert_eq!(displayable_blocking(1).unwrap().to_string(), "2");
+    assert!(displayable_blocking(0).is_err());
     assert_eq!(first_word("hello world").unwrap(), "hello");
     assert_eq!(longest("ab", "c").await.unwrap(), "ab");
     assert_eq!(sum(vec![1, 2, 3]).unwrap(), 6);
