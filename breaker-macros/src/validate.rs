@@ -182,12 +182,9 @@ pub(crate) fn circuit_breaker(
 ) -> Result<CircuitBreaker, Invalid> {
     let mut errors = Errors::default();
     let args = Args::parse(args, Attribute::CircuitBreaker, &mut errors);
-    let item_fn = match syn::parse2::<ItemFn>(item.clone()) {
-        Ok(item_fn) => item_fn,
-        Err(_) => {
-            errors.push(not_a_fn(&item));
-            return Err(invalid(errors, item));
-        }
+    let Ok(item_fn) = syn::parse2::<ItemFn>(item.clone()) else {
+        errors.push(not_a_fn(&item));
+        return Err(invalid(errors, item));
     };
 
     let breaker = match (&args.shared, args.key("shared")) {
@@ -361,20 +358,17 @@ pub(crate) fn shared_breaker(
     }
     let config = breaker_config(&args, &mut errors);
     let tokens = item;
-    let item = match syn::parse2::<SharedStatic>(tokens.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            let (keyword, span) =
-                first_keyword(&tokens).unwrap_or_else(|| ("item".to_owned(), Span::call_site()));
-            errors.push(syn::Error::new(
-                span,
-                format!(
-                    "`#[shared_breaker]` goes on a `static`, not on a `{keyword}`: write \
-                     `pub static PAYMENTS: breaker::Breaker;`"
-                ),
-            ));
-            return Err(invalid(errors, tokens));
-        }
+    let Ok(item) = syn::parse2::<SharedStatic>(tokens.clone()) else {
+        let (keyword, span) =
+            first_keyword(&tokens).unwrap_or_else(|| ("item".to_owned(), Span::call_site()));
+        errors.push(syn::Error::new(
+            span,
+            format!(
+                "`#[shared_breaker]` goes on a `static`, not on a `{keyword}`: write \
+                 `pub static PAYMENTS: breaker::Breaker;`"
+            ),
+        ));
+        return Err(invalid(errors, tokens));
     };
     if let Some(mutability) = &item.mutability {
         errors.at(
