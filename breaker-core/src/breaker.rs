@@ -4,15 +4,15 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::Reason;
+use crate::Rejected;
 use crate::clock::{self, Millis, Stamp};
 use crate::config::{Config, TripPolicy};
-use crate::Reason;
 use crate::metrics::{Counters, Metrics};
 use crate::permit::{Permit, PermitKind};
 use crate::state::{State, Word};
 use crate::sync::{AtomicU64, Ordering};
 use crate::window::RateWindow;
-use crate::Rejected;
 
 /// A circuit breaker.
 ///
@@ -126,10 +126,12 @@ impl Breaker {
         }
         let period = self.config.reset.period(word.step());
         Some(match self.started(word) {
-            Some(at) => Duration::from_millis(
+            Ok(Some(at)) => Duration::from_millis(
                 (at.saturating_add(clock::millis(period))).saturating_sub(clock::now()),
             ),
-            None => period,
+            // Just opened (stamp not yet published), or already moved on: a full period is the
+            // honest upper bound.
+            Ok(None) | Err(_) => period,
         })
     }
 
@@ -178,8 +180,13 @@ impl Breaker {
                 State::Open => {
                     let period = self.config.reset.period(word.step());
                     let now = clock::now();
-                    let Some(started) = self.started(word) else {
-                        return Err(self.reject(Some(period)));
+                    let started = match self.started(word) {
+                        Ok(Some(started)) => started,
+                        Ok(None) => return Err(self.reject(Some(period))),
+                        Err(newer) => {
+                            word = newer;
+                            continue;
+                        }
                     };
                     let ends = started.saturating_add(clock::millis(period));
                     if now < ends {
@@ -192,27 +199,30 @@ impl Breaker {
                     }
                 }
                 State::HalfOpen => {
-                    if word.issued() < self.config.probes {
-                        let next = word.with_issued(word.issued() + 1);
-                        match self.cas(word, next) {
-                            Ok(()) => return Ok(self.probe(next)),
-                            Err(actual) => word = actual,
-                        }
-                        continue;
-                    }
-                    // Every probe is out. A round that reached no decision within one open period
-                    // is replaced, so a probe that hangs cannot wedge the breaker (R6).
+                    // A round lasts at most one open period: after that, whatever its probes are
+                    // doing, the next caller starts a new round, so a probe that hangs cannot
+                    // wedge the breaker and no probe joins a round that is already stale (R6).
                     let now = clock::now();
                     let period = clock::millis(self.config.reset.period(word.step()));
-                    let expired = self
-                        .started(word)
-                        .is_some_and(|started| now >= started.saturating_add(period));
-                    if !expired {
+                    let expired = match self.started(word) {
+                        Ok(started) => started.is_some_and(|at| now >= at.saturating_add(period)),
+                        Err(newer) => {
+                            word = newer;
+                            continue;
+                        }
+                    };
+                    let attempt = if expired {
+                        let next = word.transition(State::HalfOpen, word.step()).with_issued(1);
+                        self.swap(word, next, Reason::ProbeRoundExpired, now)
+                            .map(|()| next)
+                    } else if word.issued() < self.config.probes {
+                        let next = word.with_issued(word.issued() + 1);
+                        self.cas(word, next).map(|()| next)
+                    } else {
                         return Err(self.reject(None));
-                    }
-                    let next = word.transition(State::HalfOpen, word.step()).with_issued(1);
-                    match self.swap(word, next, Reason::ProbeRoundExpired, now) {
-                        Ok(()) => return Ok(self.probe(next)),
+                    };
+                    match attempt {
+                        Ok(next) => return Ok(self.probe(next)),
                         Err(actual) => word = actual,
                     }
                 }
@@ -288,8 +298,9 @@ impl Breaker {
                     );
                 }
             }
+            // A success can complete `min_calls` and so reveal a rate already over the limit.
             TripPolicy::FailureRate { .. } if word.state() == State::Closed => {
-                self.lock_window().record(generation, false);
+                self.record_rate(word, false);
             }
             TripPolicy::FailureRate { .. } => {}
         }
@@ -338,7 +349,11 @@ impl Breaker {
                 let mut current = self.consecutive.load(Ordering::Relaxed);
                 let failures = loop {
                     let (tagged, failures) = unpack(current);
-                    let failures = if tagged == generation { failures.saturating_add(1) } else { 1 };
+                    let failures = if tagged == generation {
+                        failures.saturating_add(1)
+                    } else {
+                        1
+                    };
                     match self.consecutive.compare_exchange_weak(
                         current,
                         pack(generation, failures),
@@ -353,15 +368,26 @@ impl Breaker {
                     self.trip(word, Reason::ConsecutiveFailures { failures });
                 }
             }
-            TripPolicy::FailureRate { percent, min_calls, .. } => {
-                let tally = self.lock_window().record(generation, true);
-                if tally.trips(percent, min_calls) {
-                    self.trip(
-                        word,
-                        Reason::FailureRate { failures: tally.failures, calls: tally.calls },
-                    );
-                }
-            }
+            TripPolicy::FailureRate { .. } => self.record_rate(word, true),
+        }
+    }
+
+    fn record_rate(&self, word: Word, failure: bool) {
+        let TripPolicy::FailureRate {
+            percent, min_calls, ..
+        } = self.config.policy
+        else {
+            return;
+        };
+        let tally = self.lock_window().record(word.generation(), failure);
+        if tally.trips(percent, min_calls) {
+            self.trip(
+                word,
+                Reason::FailureRate {
+                    failures: tally.failures,
+                    calls: tally.calls,
+                },
+            );
         }
     }
 
@@ -378,7 +404,12 @@ impl Breaker {
             let successes = word.successes() + 1;
             let result = if successes >= self.config.probes {
                 // A close forgets the failed rounds: the next opening starts at `reset`'s minimum.
-                self.swap(word, word.transition(State::Closed, 0), Reason::ProbesSucceeded, clock::now())
+                self.swap(
+                    word,
+                    word.transition(State::Closed, 0),
+                    Reason::ProbesSucceeded,
+                    clock::now(),
+                )
             } else {
                 self.cas(word, word.with_successes(successes))
             };
@@ -426,7 +457,12 @@ impl Breaker {
         // AcqRel: Acquire to see the state the current word stands for; Release so the next reader
         // of this word sees ours.
         self.word
-            .compare_exchange(current.bits(), next.bits(), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                current.bits(),
+                next.bits(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .map(drop)
             .map_err(Word::from_bits)
     }
@@ -437,15 +473,29 @@ impl Breaker {
         if matches!(next.state(), State::Open | State::HalfOpen) {
             // Release pairs with the Acquire in `started`: a reader that sees this stamp sees the
             // period it starts.
-            self.stamp.store(Stamp::new(next.generation(), now).bits(), Ordering::Release);
+            self.stamp
+                .store(Stamp::new(next.generation(), now).bits(), Ordering::Release);
         }
         announce(self, current.state(), next.state(), reason, now);
         Ok(())
     }
 
-    /// When the period of `word` began, once its winner has published it.
-    fn started(&self, word: Word) -> Option<Millis> {
-        Stamp::from_bits(self.stamp.load(Ordering::Acquire)).at(word.generation())
+    /// When the period of `word` began: `Ok(None)` while its winner has not published the stamp
+    /// yet (the period has only just begun), `Err(newer)` when the stamp belongs to a newer word,
+    /// which means `word` was stale and the caller must look again.
+    fn started(&self, word: Word) -> Result<Option<Millis>, Word> {
+        let stamp = Stamp::from_bits(self.stamp.load(Ordering::Acquire));
+        if let Some(at) = stamp.at(word.generation()) {
+            return Ok(Some(at));
+        }
+        // The stamp is stored after the word's swap, so having read a newer stamp (Acquire), this
+        // load sees at least the word that stamp belongs to.
+        let current = self.load();
+        if current == word {
+            Ok(None)
+        } else {
+            Err(current)
+        }
     }
 
     fn probe(&self, word: Word) -> Permit<'_> {
@@ -507,7 +557,10 @@ impl fmt::Debug for Breaker {
         f.debug_struct("Breaker")
             .field("name", &self.config.name)
             .field("word", &self.load())
-            .field("stamp", &Stamp::from_bits(self.stamp.load(Ordering::Relaxed)))
+            .field(
+                "stamp",
+                &Stamp::from_bits(self.stamp.load(Ordering::Relaxed)),
+            )
             .field("metrics", &self.counters.snapshot())
             .finish_non_exhaustive()
     }

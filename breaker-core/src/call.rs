@@ -38,7 +38,13 @@ pub struct Call<'b, E> {
 impl<'b, E> Call<'b, E> {
     /// Starts a call.
     pub fn new(breaker: &'b Breaker, policy: &'b CallPolicy) -> Call<'b, E> {
-        Call { breaker, policy, attempt: 0, permit: None, last_error: None }
+        Call {
+            breaker,
+            policy,
+            attempt: 0,
+            permit: None,
+            last_error: None,
+        }
     }
 
     /// Asks for the next attempt. `Err` carries what the call returns when the breaker refuses:
@@ -51,7 +57,9 @@ impl<'b, E> Call<'b, E> {
         if self.permit.is_none() {
             match self.breaker.try_acquire() {
                 Ok(permit) => self.permit = Some(permit),
-                Err(rejected) => return Err(self.last_error.take().unwrap_or_else(|| rejected.into())),
+                Err(rejected) => {
+                    return Err(self.last_error.take().unwrap_or_else(|| rejected.into()));
+                }
             }
         }
         self.attempt += 1;

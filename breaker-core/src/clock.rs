@@ -46,18 +46,22 @@ mod source {
 
 #[cfg(loom)]
 mod source {
-    //! Loom models drive time by hand: a global millisecond counter.
-    use std::sync::atomic::{AtomicU64, Ordering};
+    //! Loom models drive time by hand. Loom runs a model's threads as coroutines on the test's own
+    //! thread, so a thread-local clock is shared by one model and private to it: tests running in
+    //! parallel cannot move each other's time.
+    use std::cell::Cell;
 
-    static NOW: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static NOW: Cell<u64> = const { Cell::new(0) };
+    }
 
     pub(crate) fn now() -> super::Millis {
-        NOW.load(Ordering::SeqCst)
+        NOW.with(Cell::get)
     }
 
     /// Moves the model's clock forward.
     pub fn advance(ms: u64) {
-        NOW.fetch_add(ms, Ordering::SeqCst);
+        NOW.with(|now| now.set(now.get() + ms));
     }
 }
 

@@ -86,7 +86,11 @@ pub(crate) const fn double_capped(start: Duration, cap: Duration, n: u32) -> Dur
         d = d.saturating_mul(2);
         i += 1;
     }
-    if d.as_nanos() > cap.as_nanos() { cap } else { d }
+    if d.as_nanos() > cap.as_nanos() {
+        cap
+    } else {
+        d
+    }
 }
 
 /// The configuration of one breaker: its name, trip policy, open period and half-open probes.
@@ -291,17 +295,26 @@ impl ConfigBuilder {
                         return Err(ConfigError::CountWindowTooLarge(n));
                     }
                     Window::Count(n) if min_calls > n => {
-                        return Err(ConfigError::MinCallsAboveWindow { min_calls, window: n });
+                        return Err(ConfigError::MinCallsAboveWindow {
+                            min_calls,
+                            window: n,
+                        });
                     }
                     Window::Time(d) if d.as_millis() == 0 => return Err(ConfigError::ZeroWindow),
                     _ => {}
                 }
-                TripPolicy::FailureRate { percent, window, min_calls }
+                TripPolicy::FailureRate {
+                    percent,
+                    window,
+                    min_calls,
+                }
             }
         };
         match self.reset {
             Reset::Fixed(d) if d.as_millis() == 0 => return Err(ConfigError::ZeroReset),
-            Reset::Backoff { min, .. } if min.as_millis() == 0 => return Err(ConfigError::ZeroReset),
+            Reset::Backoff { min, .. } if min.as_millis() == 0 => {
+                return Err(ConfigError::ZeroReset);
+            }
             Reset::Backoff { min, max } if max.as_nanos() < min.as_nanos() => {
                 return Err(ConfigError::ResetRangeInverted);
             }

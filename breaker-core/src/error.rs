@@ -25,7 +25,10 @@ pub struct Rejected {
 
 impl Rejected {
     pub(crate) const fn new(breaker: &'static str, retry_after: Option<Duration>) -> Rejected {
-        Rejected { breaker, retry_after }
+        Rejected {
+            breaker,
+            retry_after,
+        }
     }
 
     /// The name of the breaker that refused.
@@ -77,3 +80,20 @@ impl fmt::Display for TimedOut {
 }
 
 impl std::error::Error for TimedOut {}
+
+/// So that fns returning `std::io::Result<T>` can be annotated: a rejection becomes an
+/// [`io::Error`](std::io::Error) of kind `Other` that carries the [`Rejected`] (reach it with
+/// `get_ref()` and `downcast_ref`).
+impl From<Rejected> for std::io::Error {
+    fn from(rejected: Rejected) -> Self {
+        std::io::Error::other(rejected)
+    }
+}
+
+/// An attempt timeout becomes an [`io::Error`](std::io::Error) of kind `TimedOut` that carries the
+/// [`TimedOut`].
+impl From<TimedOut> for std::io::Error {
+    fn from(timed_out: TimedOut) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, timed_out)
+    }
+}

@@ -101,7 +101,11 @@ pub struct Transition {
 
 impl fmt::Display for Transition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} -> {} ({})", self.breaker, self.from, self.to, self.reason)
+        write!(
+            f,
+            "{}: {} -> {} ({})",
+            self.breaker, self.from, self.to, self.reason
+        )
     }
 }
 
@@ -152,7 +156,9 @@ impl Events {
 
 impl fmt::Debug for Events {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Events").field("pending", &self.rx.len()).finish()
+        f.debug_struct("Events")
+            .field("pending", &self.rx.len())
+            .finish()
     }
 }
 
@@ -163,13 +169,21 @@ fn bus() -> &'static tokio::sync::broadcast::Sender<Transition> {
 }
 
 pub(crate) fn subscribe() -> Events {
-    Events { rx: bus().subscribe() }
+    Events {
+        rx: bus().subscribe(),
+    }
 }
 
 /// Sends a transition to `tracing` and to the subscribers. Called once per transition, by its
 /// winner only.
 pub(crate) fn announce(transition: Transition) {
-    let Transition { breaker, from, to, reason, .. } = transition;
+    let Transition {
+        breaker,
+        from,
+        to,
+        reason,
+        ..
+    } = transition;
     if to == State::Open {
         tracing::warn!(
             target: "breaker",

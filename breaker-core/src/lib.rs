@@ -4,7 +4,12 @@
 //! Most programs use it through the `breaker` crate's `#[circuit_breaker]` attribute; everything the
 //! attribute expresses is also reachable here by hand: [`Config`] and [`Breaker::try_acquire`] for a
 //! breaker, [`CallPolicy::run`] for retry under a breaker.
-#![warn(missing_docs, missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
 #![forbid(unsafe_code)]
 
 mod breaker;

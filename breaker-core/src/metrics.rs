@@ -188,7 +188,10 @@ fn bump_hot(slot: (usize, &Slot), field: impl Fn(&Slot) -> &AtomicU64) {
         // Only the thread holding the lease writes this slot, so a load and a store cannot lose an
         // increment; the lease's hand-over goes through a mutex, which orders the previous holder's
         // last store before the next holder's first load.
-        counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        counter.store(
+            counter.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -206,7 +209,9 @@ mod lease {
 
     impl Lease {
         fn take() -> Lease {
-            let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut pool = POOL
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let (next, free) = &mut *pool;
             if let Some(index) = free.pop() {
                 return Lease(index);
@@ -222,7 +227,9 @@ mod lease {
     impl Drop for Lease {
         fn drop(&mut self) {
             if self.0 != SHARED_SLOT {
-                let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut pool = POOL
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 pool.1.push(self.0);
             }
         }

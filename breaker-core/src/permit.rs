@@ -32,7 +32,12 @@ pub struct Permit<'a> {
 
 impl<'a> Permit<'a> {
     pub(crate) fn new(breaker: &'a Breaker, generation: u32, kind: PermitKind) -> Permit<'a> {
-        Permit { breaker, generation, kind, settled: false }
+        Permit {
+            breaker,
+            generation,
+            kind,
+            settled: false,
+        }
     }
 
     /// Whether this is a half-open trial call. A `per_call` retry makes one attempt only on a

@@ -44,7 +44,13 @@ impl CallSite {
         policy: CallPolicy,
         breaker: &'static Breaker,
     ) -> CallSite {
-        CallSite { function, file, line, policy, breaker }
+        CallSite {
+            function,
+            file,
+            line,
+            policy,
+            breaker,
+        }
     }
 
     /// The function's path, such as `my_app::client::fetch_user`.
@@ -54,7 +60,10 @@ impl CallSite {
 
     /// Where it is defined.
     pub fn location(&self) -> Location {
-        Location { file: self.file, line: self.line }
+        Location {
+            file: self.file,
+            line: self.line,
+        }
     }
 
     /// Its attempts, granularity, backoff and timeout.
@@ -70,7 +79,11 @@ impl CallSite {
 
 impl fmt::Display for CallSite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}:{}): {}", self.function, self.file, self.line, self.policy)
+        write!(
+            f,
+            "{} ({}:{}): {}",
+            self.function, self.file, self.line, self.policy
+        )
     }
 }
 
@@ -107,11 +120,17 @@ impl Registry {
             .copied()
             .chain(CALL_SITES.iter().map(CallSite::breaker))
             .collect();
-        breakers.sort_by(|a, b| a.name().cmp(b.name()).then((*a as *const Breaker).cmp(&(*b as *const _))));
+        breakers.sort_by(|a, b| {
+            a.name()
+                .cmp(b.name())
+                .then((*a as *const Breaker).cmp(&(*b as *const _)))
+        });
         breakers.dedup_by(|a, b| std::ptr::eq(*a, *b));
         if let Some(pair) = breakers.windows(2).find(|w| w[0].name() == w[1].name()) {
             let at = |b: &Breaker| {
-                b.config().location().map_or_else(|| "an unknown location".to_owned(), |l| l.to_string())
+                b.config()
+                    .location()
+                    .map_or_else(|| "an unknown location".to_owned(), |l| l.to_string())
             };
             panic!(
                 "two circuit breakers are named `{}`: one declared at {}, the other at {}; give one \
@@ -173,7 +192,9 @@ impl Breaker {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.breakers.iter().map(|b| b.name())).finish()
+        f.debug_list()
+            .entries(self.breakers.iter().map(|b| b.name()))
+            .finish()
     }
 }
 
@@ -190,7 +211,9 @@ impl fmt::Display for Registry {
                         format!("{}/{threshold} in a row", m.consecutive_failures)
                     }
                     TripPolicy::FailureRate { percent, .. } => {
-                        let rate = (m.window_failures * 100).checked_div(m.window_calls).unwrap_or(0);
+                        let rate = (m.window_failures * 100)
+                            .checked_div(m.window_calls)
+                            .unwrap_or(0);
                         format!("{rate}% of {} (opens at {percent}%)", m.window_calls)
                     }
                 };
@@ -199,7 +222,13 @@ impl fmt::Display for Registry {
                     (State::ForcedOpen, _) => "until reset".to_owned(),
                     _ => "-".to_owned(),
                 };
-                [b.name().to_owned(), b.state().to_string(), failures, m.rejected.to_string(), open_for]
+                [
+                    b.name().to_owned(),
+                    b.state().to_string(),
+                    failures,
+                    m.rejected.to_string(),
+                    open_for,
+                ]
             })
             .collect();
         let header = ["BREAKER", "STATE", "FAILURES", "REJECTED", "OPEN FOR"];

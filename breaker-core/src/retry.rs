@@ -105,8 +105,10 @@ pub struct CallPolicy {
 }
 
 /// The backoff used when none is given: exponential from 100 ms, capped at 10 s.
-pub const DEFAULT_BACKOFF: Backoff =
-    Backoff::Exponential { start: Duration::from_millis(100), cap: Duration::from_secs(10) };
+pub const DEFAULT_BACKOFF: Backoff = Backoff::Exponential {
+    start: Duration::from_millis(100),
+    cap: Duration::from_secs(10),
+};
 
 impl CallPolicy {
     /// One attempt, no timeout.
@@ -120,7 +122,13 @@ impl CallPolicy {
 
     /// Starts a builder: one attempt, no timeout.
     pub const fn builder() -> CallPolicyBuilder {
-        CallPolicyBuilder { attempts: 1, granularity: None, backoff: None, jitter: None, timeout: None }
+        CallPolicyBuilder {
+            attempts: 1,
+            granularity: None,
+            backoff: None,
+            jitter: None,
+            timeout: None,
+        }
     }
 
     /// Total attempts per call.
@@ -227,7 +235,9 @@ impl CallPolicyBuilder {
         let granularity = match self.granularity {
             Some(g) => g,
             None if self.attempts > 1 => {
-                return Err(ConfigError::RetryWithoutGranularity { attempts: self.attempts });
+                return Err(ConfigError::RetryWithoutGranularity {
+                    attempts: self.attempts,
+                });
             }
             None => Granularity::PerCall,
         };

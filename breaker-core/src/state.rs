@@ -133,7 +133,10 @@ impl Word {
 
     /// Same generation, `issued` replaced.
     pub(crate) const fn with_issued(self, issued: u32) -> Word {
-        Word((self.0 & !(COUNT_MASK << ISSUED_SHIFT)) | ((issued as u64 & COUNT_MASK) << ISSUED_SHIFT))
+        Word(
+            (self.0 & !(COUNT_MASK << ISSUED_SHIFT))
+                | ((issued as u64 & COUNT_MASK) << ISSUED_SHIFT),
+        )
     }
 
     /// Same generation, `successes` replaced.
@@ -163,20 +166,27 @@ mod tests {
 
     #[test]
     fn fields_round_trip() {
-        let w = Word::INITIAL.transition(State::HalfOpen, 5).with_issued(1000).with_successes(7);
+        let w = Word::INITIAL
+            .transition(State::HalfOpen, 5)
+            .with_issued(1000)
+            .with_successes(7);
         assert_eq!(w.state(), State::HalfOpen);
         assert_eq!(w.step(), 5);
         assert_eq!(w.issued(), 1000);
         assert_eq!(w.successes(), 7);
         assert_eq!(w.generation(), 1);
         let w = w.transition(State::Open, 1_000);
-        assert_eq!((w.state(), w.step(), w.issued(), w.successes()), (State::Open, 63, 0, 0));
+        assert_eq!(
+            (w.state(), w.step(), w.issued(), w.successes()),
+            (State::Open, 63, 0, 0)
+        );
         assert_eq!(w.generation(), 2);
     }
 
     #[test]
     fn generation_wraps() {
-        let w = Word::from_bits(u64::from(u32::MAX) << GENERATION_SHIFT).transition(State::Closed, 0);
+        let w =
+            Word::from_bits(u64::from(u32::MAX) << GENERATION_SHIFT).transition(State::Closed, 0);
         assert_eq!(w.generation(), 0);
         assert_eq!(w.state(), State::Closed);
     }

@@ -38,6 +38,9 @@ pub(crate) struct RateWindow {
     outcomes: Outcomes,
 }
 
+// A window is built once per breaker, inside a `static` at compile time, where nothing can be boxed;
+// the 300-odd bytes of a time window are the price of no allocation on its path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Outcomes {
     Count(CountRing),
@@ -56,7 +59,10 @@ impl RateWindow {
             }),
             Window::Time(span) => Outcomes::Time(TimeBuckets::new(span)),
         };
-        RateWindow { generation: 0, outcomes }
+        RateWindow {
+            generation: 0,
+            outcomes,
+        }
     }
 
     /// Records an outcome of `generation` and returns the counts.
@@ -127,7 +133,10 @@ impl CountRing {
     }
 
     fn tally(&self) -> Tally {
-        Tally { calls: self.len, failures: self.failures }
+        Tally {
+            calls: self.len,
+            failures: self.failures,
+        }
     }
 
     fn clear(&mut self) {
@@ -153,19 +162,30 @@ struct Bucket {
     failures: u32,
 }
 
-const EMPTY: Bucket = Bucket { epoch: u64::MAX, calls: 0, failures: 0 };
+const EMPTY: Bucket = Bucket {
+    epoch: u64::MAX,
+    calls: 0,
+    failures: 0,
+};
 
 impl TimeBuckets {
     const fn new(span: Duration) -> TimeBuckets {
         let width = clock::millis(span) / BUCKETS as u64;
-        TimeBuckets { width: if width == 0 { 1 } else { width }, buckets: [EMPTY; BUCKETS] }
+        TimeBuckets {
+            width: if width == 0 { 1 } else { width },
+            buckets: [EMPTY; BUCKETS],
+        }
     }
 
     fn push(&mut self, now: Millis, failure: bool) -> Tally {
         let epoch = now / self.width;
         let bucket = &mut self.buckets[(epoch % BUCKETS as u64) as usize];
         if bucket.epoch != epoch {
-            *bucket = Bucket { epoch, calls: 0, failures: 0 };
+            *bucket = Bucket {
+                epoch,
+                calls: 0,
+                failures: 0,
+            };
         }
         bucket.calls = bucket.calls.saturating_add(1);
         bucket.failures = bucket.failures.saturating_add(u32::from(failure));
@@ -196,13 +216,49 @@ mod tests {
     #[test]
     fn count_ring_slides_one_outcome_at_a_time() {
         let mut w = RateWindow::new(Window::Count(3));
-        assert_eq!(w.record(0, true), Tally { calls: 1, failures: 1 });
-        assert_eq!(w.record(0, false), Tally { calls: 2, failures: 1 });
-        assert_eq!(w.record(0, true), Tally { calls: 3, failures: 2 });
+        assert_eq!(
+            w.record(0, true),
+            Tally {
+                calls: 1,
+                failures: 1
+            }
+        );
+        assert_eq!(
+            w.record(0, false),
+            Tally {
+                calls: 2,
+                failures: 1
+            }
+        );
+        assert_eq!(
+            w.record(0, true),
+            Tally {
+                calls: 3,
+                failures: 2
+            }
+        );
         // The first failure slides out.
-        assert_eq!(w.record(0, false), Tally { calls: 3, failures: 1 });
-        assert_eq!(w.record(0, false), Tally { calls: 3, failures: 1 });
-        assert_eq!(w.record(0, false), Tally { calls: 3, failures: 0 });
+        assert_eq!(
+            w.record(0, false),
+            Tally {
+                calls: 3,
+                failures: 1
+            }
+        );
+        assert_eq!(
+            w.record(0, false),
+            Tally {
+                calls: 3,
+                failures: 1
+            }
+        );
+        assert_eq!(
+            w.record(0, false),
+            Tally {
+                calls: 3,
+                failures: 0
+            }
+        );
     }
 
     #[test]
@@ -211,17 +267,59 @@ mod tests {
         w.record(0, true);
         w.record(0, true);
         assert_eq!(w.tally(1), Tally::default());
-        assert_eq!(w.record(1, false), Tally { calls: 1, failures: 0 });
+        assert_eq!(
+            w.record(1, false),
+            Tally {
+                calls: 1,
+                failures: 0
+            }
+        );
     }
 
     #[test]
     fn trips_at_or_above_the_rate() {
-        assert!(!Tally { calls: 4, failures: 4 }.trips(50, 5));
-        assert!(Tally { calls: 5, failures: 3 }.trips(50, 5));
-        assert!(Tally { calls: 4, failures: 2 }.trips(50, 4));
-        assert!(!Tally { calls: 4, failures: 1 }.trips(50, 4));
-        assert!(Tally { calls: 10, failures: 10 }.trips(100, 10));
-        assert!(!Tally { calls: 10, failures: 9 }.trips(100, 10));
+        assert!(
+            !Tally {
+                calls: 4,
+                failures: 4
+            }
+            .trips(50, 5)
+        );
+        assert!(
+            Tally {
+                calls: 5,
+                failures: 3
+            }
+            .trips(50, 5)
+        );
+        assert!(
+            Tally {
+                calls: 4,
+                failures: 2
+            }
+            .trips(50, 4)
+        );
+        assert!(
+            !Tally {
+                calls: 4,
+                failures: 1
+            }
+            .trips(50, 4)
+        );
+        assert!(
+            Tally {
+                calls: 10,
+                failures: 10
+            }
+            .trips(100, 10)
+        );
+        assert!(
+            !Tally {
+                calls: 10,
+                failures: 9
+            }
+            .trips(100, 10)
+        );
     }
 
     #[test]
@@ -230,8 +328,20 @@ mod tests {
         assert_eq!(b.width, 500);
         b.push(0, true);
         b.push(9_999, false);
-        assert_eq!(b.tally(9_999), Tally { calls: 2, failures: 1 });
-        assert_eq!(b.tally(10_000), Tally { calls: 1, failures: 0 });
+        assert_eq!(
+            b.tally(9_999),
+            Tally {
+                calls: 2,
+                failures: 1
+            }
+        );
+        assert_eq!(
+            b.tally(10_000),
+            Tally {
+                calls: 1,
+                failures: 0
+            }
+        );
         assert_eq!(b.tally(20_000), Tally::default());
     }
 }

@@ -1,0 +1,94 @@
+//! Transitions under contention: exactly one winner, exactly one event (R7).
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use breaker_core::{Reset, State, registry};
+use common::*;
+
+#[test]
+fn eight_threads_failing_at_once_open_it_once() {
+    let mut events = registry().subscribe();
+    let b = consecutive("cc.trip", 5, Reset::Fixed(secs(3600)), 1);
+    for round in 0..50 {
+        let barrier = Arc::new(Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || {
+                    let permit = b.try_acquire().expect("closed");
+                    barrier.wait();
+                    permit.failure();
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(b.state(), State::Open, "round {round}");
+        assert_eq!(
+            transitions(&mut events, "cc.trip"),
+            [(State::Closed, State::Open)],
+            "round {round}: one event"
+        );
+        b.reset();
+        assert_eq!(
+            transitions(&mut events, "cc.trip"),
+            [(State::Open, State::Closed)]
+        );
+    }
+    // Every round, all 8 failures were counted (as failures, or as late after the trip).
+    let m = b.metrics();
+    assert_eq!(m.failures + m.late, 50 * 8);
+    assert!(m.failures >= 50 * 5);
+}
+
+#[test]
+fn sixteen_threads_racing_into_half_open_get_two_probes() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let mut events = registry().subscribe();
+    let b = consecutive("cc.half_open", 1, Reset::Fixed(secs(10)), 2);
+    for round in 0..50 {
+        {
+            let _clock = runtime.enter();
+            run(b, "F");
+        }
+        runtime.block_on(tokio::time::advance(secs(10)));
+        let barrier = Arc::new(Barrier::new(16));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                let handle = runtime.handle().clone();
+                thread::spawn(move || {
+                    // Entering the runtime makes this thread read its paused clock.
+                    let _clock = handle.enter();
+                    barrier.wait();
+                    b.try_acquire().ok()
+                })
+            })
+            .collect();
+        let probes: Vec<_> = threads
+            .into_iter()
+            .filter_map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(probes.len(), 2, "round {round}");
+        assert!(probes.iter().all(|p| p.is_probe()));
+        assert_eq!(b.state(), State::HalfOpen);
+        assert_eq!(
+            transitions(&mut events, "cc.half_open"),
+            [(State::Closed, State::Open), (State::Open, State::HalfOpen)],
+            "round {round}"
+        );
+        b.reset();
+        drop(probes); // cancelled after the reset: late, they change nothing
+        assert_eq!(b.state(), State::Closed);
+        assert_eq!(
+            transitions(&mut events, "cc.half_open"),
+            [(State::HalfOpen, State::Closed)]
+        );
+    }
+}
