@@ -69,3 +69,43 @@ fn listed_under_its_given_name() {
     named().expect("closed");
     assert_eq!(breaker.metrics().successes, 1);
 }
+
+#[circuit_breaker(
+    name = "registry-test-table",
+    failure_rate = 50,
+    min_calls = 2,
+    reset = "30s"
+)]
+pub async fn tabled(fail: bool) -> Result<(), Error> {
+    if fail { Err(Error) } else { Ok(()) }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_registry_prints_a_table() {
+    let _ = tabled(false).await;
+    let table = breaker::registry().to_string();
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row for {name} in\n{table}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(table.starts_with("BREAKER"), "{table}");
+    assert_eq!(
+        row("registry-test-table"),
+        "registry-test-table closed 0% of 1 (opens at 50%) 0 -"
+    );
+    let _ = tabled(true).await; // 1 of 2 failed: 50 %
+    let _ = tabled(true).await; // rejected
+    let table = breaker::registry().to_string();
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("registry-test-table"))
+        .unwrap();
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&cells[..2], ["registry-test-table", "open"], "{table}");
+    assert_eq!(cells[cells.len() - 2..], ["1", "30.0s"], "{table}");
+}

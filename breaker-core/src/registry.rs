@@ -207,6 +207,8 @@ impl fmt::Display for Registry {
             .map(|b| {
                 let m = b.metrics();
                 let failures = match b.config().policy() {
+                    // Counts belong to a closed period; open, the breaker counts nothing.
+                    _ if b.state() != State::Closed => "-".to_owned(),
                     TripPolicy::Consecutive { threshold } => {
                         format!("{}/{threshold} in a row", m.consecutive_failures)
                     }
