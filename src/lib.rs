@@ -453,9 +453,9 @@
 //!    where a positive value is needed, a percent out of range, an unparsable or overflowing
 //!    duration, a range whose end is below its start, an unknown `retry` granularity.
 //! 9. With `attempts > 1`, a by-value argument that is not `Clone`.
-//! 10. An error type without `From<Rejected>` (or `From<TimedOut>` when `timeout` is set). An
-//!     `std::io::Result` is a `Result`, but `std::io::Error` cannot hold a [`Rejected`]: wrap it
-//!     in an error type of your own.
+//! 10. An error type without `From<Rejected>` (or `From<TimedOut>` when `timeout` is set).
+//!     `std::io::Error` has both, so an `std::io::Result<T>` fn can be annotated as it is: a
+//!     rejection arrives as an error of kind `Other`, a timeout as kind `TimedOut`.
 //!
 //! ```compile_fail
 //! # use breaker::{Rejected, circuit_breaker};
@@ -478,6 +478,47 @@
 //! }
 //! # fn main() {}
 //! ```
+//!
+//! # Observing breakers
+//!
+//! Every annotated fn's breaker is in [`registry()`] from process start, before its first call:
+//! list them, look one up by name, control it ([`Breaker::force_open`], [`Breaker::disable`],
+//! [`Breaker::reset`]), or print the registry as a table. [`Registry::subscribe`] streams every
+//! state transition ([`Transition`]: breaker, from, to, when, why); it is bounded, so a subscriber
+//! that falls behind loses the oldest transitions and is told how many, and never slows a call.
+//!
+//! ## `tracing`
+//!
+//! These names and fields are stable; dashboards and log queries may depend on them.
+//!
+//! | what | kind | level | target | name | fields |
+//! |---|---|---|---|---|---|
+//! | a breaker opened | event | `WARN` | `breaker` | - | `breaker`, `from`, `to` (`"open"`), `reason`, `message` |
+//! | any other transition | event | `INFO` | `breaker` | - | `breaker`, `from`, `to`, `reason`, `message` |
+//! | one attempt of a call | span | `DEBUG` | `breaker` | `breaker.attempt` | `breaker`, `attempt` (from 1), `attempts` |
+//!
+//! States are written `closed`, `open`, `half_open`, `forced_open`, `disabled` ([`State::as_str`]);
+//! reasons `consecutive_failures`, `failure_rate`, `reset_elapsed`, `probe_failed`,
+//! `probes_succeeded`, `probe_round_expired`, `forced_open`, `disabled`, `reset`, `restored`
+//! ([`Reason::as_str`]). Per-call outcomes are not logged: they are counted in [`Metrics`].
+//!
+//! ## Feature `metrics`
+//!
+//! Counters `breaker_admitted_total`, `breaker_successes_total`, `breaker_failures_total`,
+//! `breaker_ignored_total`, `breaker_rejected_total`, `breaker_timeouts_total`,
+//! `breaker_late_total`, `breaker_retries_total` and the gauge `breaker_state` (0 closed, 1 open,
+//! 2 half-open, 3 forced open, 4 disabled), each labelled `breaker = <name>`, through the
+//! [`metrics`](https://docs.rs/metrics) facade. The gauge follows every transition; the counters
+//! are published by `registry().export_metrics()`, which a scrape handler calls before rendering,
+//! so the call path never touches the recorder.
+//!
+//! ## Feature `serde`
+//!
+//! `registry().snapshot()` captures every breaker's state and remaining open time as a
+//! serializable [`Snapshot`]; `registry().restore(&snapshot)` brings open, forced-open and
+//! disabled states back in a new process, taking off the wall-clock time that passed, so a service
+//! restarted mid-outage does not hammer the dependency that is down. A snapshot of another format,
+//! or one naming a breaker the program does not have, is refused whole ([`RestoreError`]).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -469,15 +469,55 @@ impl Breaker {
 
     /// A transition: the one thread whose swap succeeds stamps the new period and announces it.
     fn swap(&self, current: Word, next: Word, reason: Reason, now: Millis) -> Result<(), Word> {
+        self.swap_stamped(current, next, reason, now, now)
+    }
+
+    /// A transition whose period began at `started` rather than now (a restored open period).
+    fn swap_stamped(
+        &self,
+        current: Word,
+        next: Word,
+        reason: Reason,
+        now: Millis,
+        started: Millis,
+    ) -> Result<(), Word> {
         self.cas(current, next)?;
         if matches!(next.state(), State::Open | State::HalfOpen) {
             // Release pairs with the Acquire in `started`: a reader that sees this stamp sees the
             // period it starts.
-            self.stamp
-                .store(Stamp::new(next.generation(), now).bits(), Ordering::Release);
+            self.stamp.store(
+                Stamp::new(next.generation(), started).bits(),
+                Ordering::Release,
+            );
         }
         announce(self, current.state(), next.state(), reason, now);
         Ok(())
+    }
+
+    /// Opens the breaker for `remaining` (at most one period of step `failed_rounds`), as a
+    /// restored snapshot says.
+    #[cfg(not(loom))]
+    pub(crate) fn restore_open(&self, remaining: Duration, failed_rounds: u32) {
+        let period = self.config.reset.period(failed_rounds);
+        let remaining = remaining.min(period);
+        let now = clock::now();
+        // A period that began `period - remaining` ago ends `remaining` from now.
+        let started = now.saturating_sub(clock::millis(period - remaining));
+        let mut word = self.load();
+        loop {
+            let next = word.transition(State::Open, failed_rounds);
+            match self.swap_stamped(word, next, Reason::Restored, now, started) {
+                Ok(()) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// The state, and the failed half-open rounds since the last close.
+    #[cfg(not(loom))]
+    pub(crate) fn state_and_failed_rounds(&self) -> (State, u32) {
+        let word = self.load();
+        (word.state(), word.step())
     }
 
     /// When the period of `word` began: `Ok(None)` while its winner has not published the stamp

@@ -45,6 +45,8 @@ pub enum Reason {
     Disabled,
     /// `reset` was called.
     Reset,
+    /// [`Registry::restore`](crate::Registry::restore) brought back a saved state.
+    Restored,
 }
 
 impl Reason {
@@ -60,6 +62,7 @@ impl Reason {
             Reason::ForcedOpen => "forced_open",
             Reason::Disabled => "disabled",
             Reason::Reset => "reset",
+            Reason::Restored => "restored",
         }
     }
 }
@@ -78,6 +81,7 @@ impl fmt::Display for Reason {
             Reason::ForcedOpen => f.write_str("forced open"),
             Reason::Disabled => f.write_str("disabled"),
             Reason::Reset => f.write_str("reset"),
+            Reason::Restored => f.write_str("restored from a snapshot"),
         }
     }
 }
@@ -204,6 +208,8 @@ pub(crate) fn announce(transition: Transition) {
             to.as_str()
         );
     }
+    #[cfg(feature = "metrics")]
+    crate::export::set_state(breaker, to);
     // With no subscriber `send` fails; that is not an error here.
     let _ = bus().send(transition);
 }

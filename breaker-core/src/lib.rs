@@ -20,11 +20,15 @@ mod config;
 mod error;
 #[cfg(not(loom))]
 mod events;
+#[cfg(all(feature = "metrics", not(loom)))]
+mod export;
 mod metrics;
 mod permit;
 #[cfg(not(loom))]
 mod registry;
 mod retry;
+#[cfg(not(loom))]
+mod snapshot;
 mod state;
 mod sync;
 mod verdict;
@@ -39,6 +43,8 @@ pub use crate::config::{
 pub use crate::error::{Rejected, TimedOut};
 #[cfg(not(loom))]
 pub use crate::events::{CAPACITY as EVENTS_CAPACITY, Events, Lagged, Reason, Transition};
+#[cfg(all(feature = "metrics", not(loom)))]
+pub use crate::export::state_gauge;
 pub use crate::metrics::Metrics;
 pub use crate::permit::Permit;
 #[cfg(not(loom))]
@@ -46,6 +52,8 @@ pub use crate::registry::{CallSite, Registry, registry};
 pub use crate::retry::{
     Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, MAX_ATTEMPTS, jitter,
 };
+#[cfg(not(loom))]
+pub use crate::snapshot::{BreakerSnapshot, RestoreError, SNAPSHOT_FORMAT, Snapshot};
 pub use crate::state::State;
 pub use crate::verdict::Verdict;
 
@@ -69,6 +77,7 @@ mod events_loom {
         ForcedOpen,
         Disabled,
         Reset,
+        Restored,
     }
 }
 

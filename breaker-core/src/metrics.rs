@@ -20,6 +20,8 @@ use crate::sync::{AtomicU64, Ordering};
 /// assert_eq!((m.admitted, m.successes, m.failures), (1, 1, 0));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct Metrics {
     /// Calls (or attempts, with `per_attempt`) the breaker let through.

@@ -13,6 +13,8 @@ use std::fmt;
 /// assert_eq!(DB.state(), State::ForcedOpen);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum State {
     /// Calls pass; outcomes are counted by the trip policy.
     Closed,

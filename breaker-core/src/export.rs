@@ -1,0 +1,61 @@
+//! Counters and a state gauge per breaker through the `metrics` facade (feature `metrics`).
+//!
+//! | metric                      | kind    | meaning                                         |
+//! |-----------------------------|---------|-------------------------------------------------|
+//! | `breaker_admitted_total`    | counter | calls (or attempts) let through                 |
+//! | `breaker_successes_total`   | counter | recorded successes                              |
+//! | `breaker_failures_total`    | counter | recorded failures, timeouts included            |
+//! | `breaker_ignored_total`     | counter | errors classified `Ignore`                      |
+//! | `breaker_rejected_total`    | counter | calls refused without running                   |
+//! | `breaker_timeouts_total`    | counter | attempts that missed their `timeout`            |
+//! | `breaker_late_total`        | counter | outcomes dropped as late (R5)                   |
+//! | `breaker_retries_total`     | counter | attempts beyond the first                       |
+//! | `breaker_state`             | gauge   | 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled |
+//!
+//! Every metric carries the label `breaker` with the breaker's name. The state gauge is set on every
+//! transition; the counters are read from the breakers' own counts by
+//! [`Registry::export_metrics`], so the call path never touches the recorder.
+
+use crate::{Breaker, Registry, State};
+
+/// The value of the `breaker_state` gauge for a state.
+pub const fn state_gauge(state: State) -> f64 {
+    match state {
+        State::Closed => 0.0,
+        State::Open => 1.0,
+        State::HalfOpen => 2.0,
+        State::ForcedOpen => 3.0,
+        State::Disabled => 4.0,
+    }
+}
+
+pub(crate) fn set_state(breaker: &'static str, state: State) {
+    metrics::gauge!("breaker_state", "breaker" => breaker).set(state_gauge(state));
+}
+
+impl Registry {
+    /// Publishes every breaker's counts and state to the installed `metrics` recorder. Call it
+    /// before a scrape is rendered (or on a timer); it reads counts the breakers keep anyway, so
+    /// calls pay nothing for the export.
+    pub fn export_metrics(&self) {
+        self.iter().for_each(export);
+    }
+}
+
+fn export(breaker: &'static Breaker) {
+    let name = breaker.name();
+    let m = breaker.metrics();
+    for (metric, value) in [
+        ("breaker_admitted_total", m.admitted),
+        ("breaker_successes_total", m.successes),
+        ("breaker_failures_total", m.failures),
+        ("breaker_ignored_total", m.ignored),
+        ("breaker_rejected_total", m.rejected),
+        ("breaker_timeouts_total", m.timeouts),
+        ("breaker_late_total", m.late),
+        ("breaker_retries_total", m.retries),
+    ] {
+        metrics::counter!(metric, "breaker" => name).absolute(value);
+    }
+    set_state(name, breaker.state());
+}

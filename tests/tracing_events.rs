@@ -1,0 +1,152 @@
+//! The `tracing` output is part of the API: transition events (target `breaker`, WARN when a
+//! breaker opens, INFO otherwise, fields `breaker`, `from`, `to`, `reason`) and one DEBUG span per
+//! attempt (`breaker.attempt`, fields `breaker`, `attempt`, `attempts`). Checked with a capturing
+//! subscriber.
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use breaker::{Rejected, circuit_breaker};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+/// One event or span as captured: level, target, name and its fields as text.
+#[derive(Debug, Clone, PartialEq)]
+struct Captured {
+    kind: &'static str,
+    level: Level,
+    target: String,
+    name: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Captured {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Fields(Vec<(String, String)>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+#[derive(Clone, Default)]
+struct Capture {
+    seen: Arc<Mutex<Vec<Captured>>>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut fields = Fields::default();
+        span.record(&mut fields);
+        let meta = span.metadata();
+        self.seen.lock().unwrap().push(Captured {
+            kind: "span",
+            level: *meta.level(),
+            target: meta.target().to_owned(),
+            name: meta.name().to_owned(),
+            fields: fields.0,
+        });
+        Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let meta = event.metadata();
+        self.seen.lock().unwrap().push(Captured {
+            kind: "event",
+            level: *meta.level(),
+            target: meta.target().to_owned(),
+            name: meta.name().to_owned(),
+            fields: fields.0,
+        });
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+#[derive(Debug)]
+pub struct Down;
+
+impl From<Rejected> for Down {
+    fn from(_: Rejected) -> Self {
+        Down
+    }
+}
+
+#[circuit_breaker(
+    name = "traced",
+    threshold = 2,
+    attempts = 2,
+    retry = "per_attempt",
+    backoff = "0ms"
+)]
+fn traced() -> Result<(), Down> {
+    Err(Down)
+}
+
+#[test]
+fn transitions_and_attempts_are_traced_with_stable_names_and_fields() {
+    let capture = Capture::default();
+    tracing::subscriber::with_default(capture.clone(), || {
+        let _ = traced(); // two failed attempts: the second opens the breaker
+        breaker::registry().get("traced").unwrap().reset();
+    });
+    let seen = capture.seen.lock().unwrap().clone();
+
+    let spans: Vec<&Captured> = seen.iter().filter(|c| c.kind == "span").collect();
+    assert_eq!(spans.len(), 2, "one span per attempt: {seen:#?}");
+    for (i, span) in spans.iter().enumerate() {
+        assert_eq!(
+            (span.name.as_str(), span.level, span.target.as_str()),
+            ("breaker.attempt", Level::DEBUG, "breaker")
+        );
+        assert_eq!(span.field("breaker"), Some("traced"));
+        assert_eq!(span.field("attempt"), Some((i + 1).to_string().as_str()));
+        assert_eq!(span.field("attempts"), Some("2"));
+    }
+
+    let events: Vec<&Captured> = seen
+        .iter()
+        .filter(|c| c.kind == "event" && c.target == "breaker")
+        .collect();
+    assert_eq!(events.len(), 2, "{seen:#?}");
+    let (opened, reset) = (events[0], events[1]);
+    assert_eq!(opened.level, Level::WARN);
+    assert_eq!(opened.field("breaker"), Some("traced"));
+    assert_eq!(opened.field("from"), Some("closed"));
+    assert_eq!(opened.field("to"), Some("open"));
+    assert_eq!(opened.field("reason"), Some("consecutive_failures"));
+    assert_eq!(
+        opened.field("message"),
+        Some("circuit breaker opened: 2 failures in a row")
+    );
+    assert_eq!(reset.level, Level::INFO);
+    assert_eq!(
+        (
+            reset.field("from"),
+            reset.field("to"),
+            reset.field("reason")
+        ),
+        (Some("open"), Some("closed"), Some("reset"))
+    );
+}
