@@ -62,13 +62,21 @@ impl From<TimedOut> for Error {
 /// The call every subject guards: it does nothing, but the compiler cannot know that.
 #[inline(never)]
 fn op() -> Result<u64, Error> {
-    black_box(Ok(black_box(42)))
+    Ok(black_box(42))
 }
 
 /// The same call, failing: used only to open breakers during setup.
 #[inline(never)]
 fn failing_op() -> Result<u64, Error> {
     black_box(Err(Error::Down))
+}
+
+/// What each measured iteration hands criterion: the value, not the whole `Result`. Black-boxing a
+/// 40-byte `Result` makes the compiler copy it through the stack with wide loads of narrow stores,
+/// a store-forwarding stall that would dominate a few-nanosecond path and differ between subjects.
+#[inline(always)]
+fn sink<E>(result: Result<u64, E>) -> u64 {
+    result.unwrap_or(0)
 }
 
 // ---- the physical limit ----
@@ -230,27 +238,31 @@ fn closed_success(c: &mut Criterion) {
     let failsafe_consecutive = failsafe_consecutive();
 
     let mut g = c.benchmark_group("closed_success");
-    g.bench_function("bare", |b| b.iter(op));
-    g.bench_function("limit", |b| b.iter(|| LIMIT.call(op)));
+    g.bench_function("bare", |b| b.iter(|| sink(op())));
+    g.bench_function("limit", |b| b.iter(|| sink(LIMIT.call(op))));
     g.bench_function("breaker/consecutive", |b| {
-        b.iter(|| guarded(&CONSECUTIVE, op))
+        b.iter(|| sink(guarded(&CONSECUTIVE, op)))
     });
     g.bench_function("breaker/count_window", |b| {
-        b.iter(|| guarded(&COUNT_WINDOW, op))
+        b.iter(|| sink(guarded(&COUNT_WINDOW, op)))
     });
     g.bench_function("breaker/time_window", |b| {
-        b.iter(|| guarded(&TIME_WINDOW, op))
+        b.iter(|| sink(guarded(&TIME_WINDOW, op)))
     });
     g.bench_function("breaker/run_blocking", |b| {
-        b.iter(|| CallPolicy::SINGLE.run_blocking(&CONSECUTIVE, Verdict::transient, op));
+        b.iter(|| sink(CallPolicy::SINGLE.run_blocking(&CONSECUTIVE, Verdict::transient, op)));
     });
-    g.bench_function("recloser/default", |b| b.iter(|| recloser_default.call(op)));
+    g.bench_function("recloser/default", |b| {
+        b.iter(|| sink(recloser_default.call(op)))
+    });
     g.bench_function("recloser/consecutive", |b| {
-        b.iter(|| recloser_consecutive.call(op))
+        b.iter(|| sink(recloser_consecutive.call(op)))
     });
-    g.bench_function("failsafe/default", |b| b.iter(|| failsafe_default.call(op)));
+    g.bench_function("failsafe/default", |b| {
+        b.iter(|| sink(failsafe_default.call(op)))
+    });
     g.bench_function("failsafe/consecutive", |b| {
-        b.iter(|| failsafe_consecutive.call(op))
+        b.iter(|| sink(failsafe_consecutive.call(op)))
     });
     g.finish();
 }
@@ -283,12 +295,14 @@ fn rejection(c: &mut Criterion) {
     assert!(matches!(failsafe.call(op), Err(failsafe::Error::Rejected)));
 
     let mut g = c.benchmark_group("rejection");
-    g.bench_function("limit", |b| b.iter(|| LIMIT_OPEN.call(op)));
+    g.bench_function("limit", |b| b.iter(|| sink(LIMIT_OPEN.call(op))));
     g.bench_function("breaker/forced_open", |b| {
-        b.iter(|| guarded(&FORCED_OPEN, op))
+        b.iter(|| sink(guarded(&FORCED_OPEN, op)))
     });
-    g.bench_function("breaker/open", |b| b.iter(|| guarded(&OPEN, op)));
-    g.bench_function("breaker/half_open", |b| b.iter(|| guarded(&HALF_OPEN, op)));
+    g.bench_function("breaker/open", |b| b.iter(|| sink(guarded(&OPEN, op))));
+    g.bench_function("breaker/half_open", |b| {
+        b.iter(|| sink(guarded(&HALF_OPEN, op)))
+    });
     g.bench_function("recloser/default", |b| {
         // Open for 30 s only: opened afresh for each batch of samples, outside the timed loop.
         let recloser = Recloser::default();
@@ -296,9 +310,11 @@ fn rejection(c: &mut Criterion) {
             let _ = recloser.call(failing_op);
         }
         assert!(matches!(recloser.call(op), Err(recloser::Error::Rejected)));
-        b.iter(|| recloser.call(op));
+        b.iter(|| sink(recloser.call(op)));
     });
-    g.bench_function("recloser/consecutive", |b| b.iter(|| recloser.call(op)));
+    g.bench_function("recloser/consecutive", |b| {
+        b.iter(|| sink(recloser.call(op)))
+    });
     g.bench_function("failsafe/default", |b| {
         // Open for 5 s at least (jittered backoff from 10 s): opened afresh for each batch.
         let failsafe = failsafe::Config::new().build();
@@ -306,9 +322,16 @@ fn rejection(c: &mut Criterion) {
             let _ = failsafe.call(failing_op);
         }
         assert!(matches!(failsafe.call(op), Err(failsafe::Error::Rejected)));
-        b.iter(|| failsafe.call(op));
+        b.iter(|| sink(failsafe.call(op)));
     });
-    g.bench_function("failsafe/consecutive", |b| b.iter(|| failsafe.call(op)));
+    g.bench_function("failsafe/consecutive", |b| {
+        b.iter(|| sink(failsafe.call(op)))
+    });
+    // Not subjects: what one clock reading costs, which `breaker/open` and `breaker/half_open` (and
+    // the peers' open paths) pay on every rejection. The breaker reads `tokio::time::Instant`, which
+    // in this build (tokio's `test-util` is on for the tests) first looks for a paused clock.
+    g.bench_function("clock/std_instant", |b| b.iter(Instant::now));
+    g.bench_function("clock/tokio_instant", |b| b.iter(tokio::time::Instant::now));
     g.finish();
 }
 
@@ -343,16 +366,16 @@ fn two_threads(c: &mut Criterion) {
             )
         };
         g.bench_function(id("limit"), |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, || LIMIT.call(op)));
+            b.iter_custom(|iters| on_threads(threads, iters, || sink(LIMIT.call(op))));
         });
         g.bench_function(id("breaker/consecutive"), |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, || guarded(&CONSECUTIVE, op)));
+            b.iter_custom(|iters| on_threads(threads, iters, || sink(guarded(&CONSECUTIVE, op))));
         });
         g.bench_function(id("breaker/count_window"), |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, || guarded(&COUNT_WINDOW, op)));
+            b.iter_custom(|iters| on_threads(threads, iters, || sink(guarded(&COUNT_WINDOW, op))));
         });
         g.bench_function(id("recloser/consecutive"), |b| {
-            b.iter_custom(|iters| on_threads(threads, iters, || recloser.call(op)));
+            b.iter_custom(|iters| on_threads(threads, iters, || sink(recloser.call(op))));
         });
     }
     g.finish();
@@ -398,8 +421,10 @@ fn on_threads<R>(threads: usize, iters: u64, call: impl Fn() -> R + Sync) -> Dur
 
 fn async_call(c: &mut Criterion) {
     let mut g = c.benchmark_group("async_call");
-    g.bench_function("bare", |b| b.iter(|| ready(async { op() })));
-    g.bench_function("limit", |b| b.iter(|| ready(LIMIT.run(|| async { op() }))));
+    g.bench_function("bare", |b| b.iter(|| sink(ready(async { op() }))));
+    g.bench_function("limit", |b| {
+        b.iter(|| sink(ready(LIMIT.run(|| async { op() }))))
+    });
     g.bench_function("breaker/run", |b| {
         b.iter(|| {
             ready(CallPolicy::SINGLE.run(&CONSECUTIVE, Verdict::transient, || async { op() }))
