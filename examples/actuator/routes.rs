@@ -1,0 +1,132 @@
+//! The actuator's routes: every breaker of the process as JSON, and its three controls.
+//!
+//! | route                              | answers                                           |
+//! |------------------------------------|---------------------------------------------------|
+//! | `GET  /breakers`                   | every breaker, sorted by name                     |
+//! | `GET  /breakers/{name}`            | one breaker                                       |
+//! | `POST /breakers/{name}/force-open` | opens it until reset; answers the breaker after   |
+//! | `POST /breakers/{name}/disable`    | lets every call through until reset; same         |
+//! | `POST /breakers/{name}/reset`      | closes it with empty counts; same                 |
+//!
+//! An unknown name gets `404 Not Found` with `{"error": "..."}`. `tests/actuator.rs` serves this
+//! router as it is.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use breaker::{Breaker, CallSite, Config, Reset, TripPolicy, Window};
+use serde_json::{Value, json};
+
+/// The actuator's routes, over `breaker::registry()`.
+pub fn router() -> Router {
+    Router::new()
+        .route("/breakers", get(list))
+        .route("/breakers/{name}", get(one))
+        .route(
+            "/breakers/{name}/force-open",
+            post(|Path(name): Path<String>| async move { control(&name, Breaker::force_open) }),
+        )
+        .route(
+            "/breakers/{name}/disable",
+            post(|Path(name): Path<String>| async move { control(&name, Breaker::disable) }),
+        )
+        .route(
+            "/breakers/{name}/reset",
+            post(|Path(name): Path<String>| async move { control(&name, Breaker::reset) }),
+        )
+}
+
+type Answer = Result<Json<Value>, (StatusCode, Json<Value>)>;
+
+async fn list() -> Json<Value> {
+    Json(breaker::registry().iter().map(breaker_json).collect())
+}
+
+async fn one(Path(name): Path<String>) -> Answer {
+    find(&name).map(|b| Json(breaker_json(b)))
+}
+
+fn control(name: &str, action: fn(&Breaker)) -> Answer {
+    let breaker = find(name)?;
+    action(breaker);
+    Ok(Json(breaker_json(breaker)))
+}
+
+fn find(name: &str) -> Result<&'static Breaker, (StatusCode, Json<Value>)> {
+    breaker::registry().get(name).ok_or_else(|| {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no circuit breaker named `{name}`") })),
+        )
+    })
+}
+
+/// One breaker: name, state, time left open, configuration, counts and the fns calling through it.
+pub fn breaker_json(breaker: &Breaker) -> Value {
+    let m = breaker.metrics();
+    json!({
+        "name": breaker.name(),
+        "state": breaker.state().as_str(),
+        "open_for_ms": breaker.remaining_open().map(millis),
+        "config": config_json(breaker.config()),
+        "metrics": {
+            "admitted": m.admitted,
+            "successes": m.successes,
+            "failures": m.failures,
+            "ignored": m.ignored,
+            "rejected": m.rejected,
+            "timeouts": m.timeouts,
+            "late": m.late,
+            "retries": m.retries,
+            "consecutive_failures": m.consecutive_failures,
+            "window_calls": m.window_calls,
+            "window_failures": m.window_failures,
+        },
+        "call_sites": breaker.call_sites().iter().map(call_site_json).collect::<Vec<_>>(),
+    })
+}
+
+fn config_json(config: &Config) -> Value {
+    let mut out = match config.policy() {
+        TripPolicy::Consecutive { threshold } => json!({ "threshold": threshold }),
+        TripPolicy::FailureRate {
+            percent,
+            window,
+            min_calls,
+        } => json!({
+            "failure_rate": percent,
+            "window": match window {
+                Window::Count(n) => json!(n),
+                Window::Time(period) => json!(format!("{period:?}")),
+            },
+            "min_calls": min_calls,
+        }),
+    };
+    out["reset"] = match config.reset() {
+        Reset::Fixed(period) => format!("{period:?}"),
+        Reset::Backoff { min, max } => format!("{min:?}..{max:?}"),
+    }
+    .into();
+    out["probes"] = config.probes().into();
+    out
+}
+
+fn call_site_json(site: &CallSite) -> Value {
+    let policy = site.policy();
+    let location = site.location();
+    json!({
+        "function": site.function(),
+        "file": location.file,
+        "line": location.line,
+        "attempts": policy.attempts(),
+        // With one attempt there is nothing to count twice: no granularity.
+        "retry": (policy.attempts() > 1).then(|| policy.granularity().as_str()),
+        "timeout_ms": policy.timeout().map(millis),
+    })
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

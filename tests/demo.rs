@@ -1,0 +1,219 @@
+//! The demo's scenario, checked: the same code `cargo run --example demo` prints, run once, and
+//! every count compared with what DESIGN.md's runtime rules predict for `threshold = 5`,
+//! `attempts = 3`.
+//!
+//! The counts are exact because the scenario's calls are sequential and its phases move between
+//! calls (see the scenario's module docs); the only waits are for open periods to end, and no count
+//! depends on how long they take.
+
+#[path = "../examples/demo/scenario.rs"]
+mod scenario;
+
+use std::sync::OnceLock;
+
+use breaker::{Metrics, Reason, State, TripPolicy};
+use scenario::{CallRecord, Outcome, Phase, Report, Run, SCRIPT};
+
+/// The scenario plays once per process: its breakers are process-wide.
+fn report() -> &'static Report {
+    static REPORT: OnceLock<Report> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+            .block_on(scenario::run())
+            .expect("the scenario's service binds 127.0.0.1")
+    })
+}
+
+/// `n` calls that each ended with `outcome` after sending `requests` requests.
+fn calls(n: usize, outcome: Outcome, requests: u32) -> Vec<CallRecord> {
+    vec![CallRecord { outcome, requests }; n]
+}
+
+fn phase_calls(run: &Run, phase: Phase) -> Vec<CallRecord> {
+    run.phase(phase).calls.clone()
+}
+
+const THRESHOLD: u32 = 5;
+const ATTEMPTS: u32 = 3;
+
+#[test]
+fn both_breakers_have_the_same_threshold_and_attempts() {
+    let report = report();
+    for run in [&report.per_attempt, &report.per_call] {
+        assert_eq!(
+            run.breaker.config().policy(),
+            TripPolicy::Consecutive {
+                threshold: THRESHOLD
+            }
+        );
+        let [site] = run.breaker.call_sites() else {
+            panic!("one fn per breaker");
+        };
+        assert_eq!(site.policy().attempts(), ATTEMPTS);
+        // The margin that makes every slow answer a timeout, whatever the machine's load.
+        let timeout = site.policy().timeout().expect("the fns have a timeout");
+        assert!(scenario::SLOW_ANSWER >= timeout * 20);
+    }
+    assert_eq!(SCRIPT.map(|(_, n)| n), [5, 10, 5, 5]);
+    // The bound on the demo's run time; it takes about 3 s.
+    assert!(report.took < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn healthy_phases_send_one_request_per_call() {
+    let report = report();
+    for run in [&report.per_attempt, &report.per_call] {
+        for phase in [Phase::Healthy, Phase::Recovered] {
+            assert_eq!(phase_calls(run, phase), calls(5, Outcome::Ok, 1));
+        }
+    }
+}
+
+/// R1: every attempt is admitted and recorded, so the 5th failed request opens the breaker: call 1
+/// sends 3, call 2 sends 2 and then ends at once with the real error (the breaker it fed has
+/// opened: no sleep, no 3rd attempt). The other 8 calls are answered by the open breaker (R4).
+#[test]
+fn per_attempt_opens_after_5_failed_requests() {
+    let run = &report().per_attempt;
+    let failing = run.phase(Phase::Failing);
+    let mut expected = calls(1, Outcome::Status(503), 3);
+    expected.extend(calls(1, Outcome::Status(503), 2));
+    expected.extend(calls(8, Outcome::Rejected, 0));
+    assert_eq!(failing.calls, expected);
+    assert_eq!(failing.requests(), THRESHOLD);
+}
+
+/// R2: one outcome per call, recorded after its retries: 5 calls of 3 failed requests each open it,
+/// 15 requests in all. The other 5 calls are answered by the open breaker.
+#[test]
+fn per_call_opens_after_15_failed_requests() {
+    let run = &report().per_call;
+    let failing = run.phase(Phase::Failing);
+    let mut expected = calls(5, Outcome::Status(503), 3);
+    expected.extend(calls(5, Outcome::Rejected, 0));
+    assert_eq!(failing.calls, expected);
+    assert_eq!(failing.requests(), THRESHOLD * ATTEMPTS);
+}
+
+/// The headline: the same threshold lets `attempts` times as many requests reach the failing
+/// service under per_call.
+#[test]
+fn per_call_sends_attempts_times_as_many_requests_before_opening() {
+    let report = report();
+    let a = report.per_attempt.phase(Phase::Failing).requests();
+    let c = report.per_call.phase(Phase::Failing).requests();
+    assert_eq!((a, c), (5, 15));
+    assert_eq!(c, a * ATTEMPTS);
+}
+
+/// The slow phase starts with a half-open probe. A timeout is a transient failure (R3), so the
+/// probe fails and the breaker opens again (R6) after exactly 1 request under both granularities:
+/// per_attempt because the reopened breaker ends the loop (R1), per_call because a probe makes a
+/// single attempt (R2). The 4 other calls are answered at once.
+#[test]
+fn a_half_open_probe_sends_one_request_under_both() {
+    let report = report();
+    for run in [&report.per_attempt, &report.per_call] {
+        let mut expected = calls(1, Outcome::TimedOut, 1);
+        expected.extend(calls(4, Outcome::Rejected, 0));
+        assert_eq!(
+            phase_calls(run, Phase::Slow),
+            expected,
+            "{}",
+            run.breaker.name()
+        );
+    }
+}
+
+#[test]
+fn outage_totals() {
+    let report = report();
+    // per_attempt: 5 + 1 requests, 8 + 4 rejected calls.
+    assert_eq!(report.per_attempt.outage_requests(), 6);
+    assert_eq!(report.per_attempt.outage_rejected(), 12);
+    // per_call: 15 + 1 requests, 5 + 4 rejected calls.
+    assert_eq!(report.per_call.outage_requests(), 16);
+    assert_eq!(report.per_call.outage_rejected(), 9);
+}
+
+/// One event per transition (R7), each in the phase whose call made it.
+#[test]
+fn timeline_from_subscribe() {
+    let report = report();
+    let expected = [
+        (
+            Phase::Failing,
+            State::Closed,
+            State::Open,
+            Reason::ConsecutiveFailures { failures: 5 },
+        ),
+        (
+            Phase::Slow,
+            State::Open,
+            State::HalfOpen,
+            Reason::ResetElapsed,
+        ),
+        (
+            Phase::Slow,
+            State::HalfOpen,
+            State::Open,
+            Reason::ProbeFailed,
+        ),
+        (
+            Phase::Recovered,
+            State::Open,
+            State::HalfOpen,
+            Reason::ResetElapsed,
+        ),
+        (
+            Phase::Recovered,
+            State::HalfOpen,
+            State::Closed,
+            Reason::ProbesSucceeded,
+        ),
+    ];
+    for run in [&report.per_attempt, &report.per_call] {
+        let seen: Vec<_> = run
+            .timeline
+            .iter()
+            .map(|e| {
+                assert_eq!(e.transition.breaker, run.breaker.name());
+                (
+                    e.phase,
+                    e.transition.from,
+                    e.transition.to,
+                    e.transition.reason,
+                )
+            })
+            .collect();
+        assert_eq!(seen, expected, "{}", run.breaker.name());
+        assert!(run.timeline.is_sorted_by_key(|e| e.elapsed));
+    }
+}
+
+/// The breakers' own counts agree with the requests the service saw. per_attempt admits and
+/// records each attempt; per_call admits each call once and counts its extra attempts as retries.
+#[test]
+fn metrics_at_the_end() {
+    let report = report();
+    let expect = |admitted, rejected, retries| {
+        let mut m = Metrics::default();
+        m.admitted = admitted;
+        m.successes = 5 + 5; // the two healthy phases
+        m.failures = 5 + 1; // 5 to open, 1 failed probe
+        m.timeouts = 1; // the failed probe
+        m.rejected = rejected;
+        m.retries = retries;
+        m
+    };
+    // Admitted: 5 + 5 attempts + 1 probe + 5. Retries: call 1's 2nd and 3rd attempts, call 2's 2nd.
+    assert_eq!(report.per_attempt.breaker.metrics(), expect(16, 12, 3));
+    // Admitted: 5 + 5 calls + 1 probe + 5. Retries: 2 in each of the 5 failed calls.
+    assert_eq!(report.per_call.breaker.metrics(), expect(16, 9, 10));
+    for run in [&report.per_attempt, &report.per_call] {
+        assert_eq!(run.breaker.state(), State::Closed);
+    }
+}
