@@ -508,9 +508,10 @@
 //! `breaker_ignored_total`, `breaker_rejected_total`, `breaker_timeouts_total`,
 //! `breaker_late_total`, `breaker_retries_total` and the gauge `breaker_state` (0 closed, 1 open,
 //! 2 half-open, 3 forced open, 4 disabled), each labelled `breaker = <name>`, through the
-//! [`metrics`](https://docs.rs/metrics) facade. The gauge follows every transition; the counters
-//! are published by `registry().export_metrics()`, which a scrape handler calls before rendering,
-//! so the call path never touches the recorder.
+//! [`metrics`](https://docs.rs/metrics) facade. They are published by
+//! `registry().export_metrics()`, which a scrape handler calls before rendering (or a task calls
+//! on a timer), from the counts the breakers keep anyway: neither a call nor a transition touches
+//! the recorder.
 //!
 //! ## Feature `serde`
 //!

@@ -25,8 +25,18 @@ fn toggled() -> Result<(), Error> {
     Ok(())
 }
 
+/// Subscribers see every breaker's transitions: the two tests take turns, so neither sees the
+/// other's.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[tokio::test(start_paused = true)]
+// The guard only orders this test against the other one, which takes it on its own thread; the
+// current-thread runtime awaits nothing that needs the lock.
+#[allow(clippy::await_holding_lock)]
 async fn one_event_per_transition_with_its_reason() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut events = registry().subscribe();
     let b = registry().get("events.flaky").unwrap();
     for _ in 0..4 {
@@ -58,6 +68,9 @@ async fn one_event_per_transition_with_its_reason() {
 
 #[test]
 fn a_subscriber_that_never_reads_loses_the_oldest_and_is_told_how_many() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut idle = registry().subscribe();
     let b = registry().get("events.toggled").unwrap();
     let transitions = 3 * EVENTS_CAPACITY;

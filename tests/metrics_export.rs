@@ -159,8 +159,12 @@ async fn counters_and_gauge_after_a_scripted_sequence() {
     assert_eq!(scripted(Script::Ok, &calls).await, Err(Error::Rejected));
 
     let name = "metrics.scripted";
-    // The state gauge follows transitions as they happen, before any export.
-    assert_eq!(recording.gauge("breaker_state", name), 1.0);
+    // Neither calls nor transitions touch the recorder: nothing is there before the export.
+    assert_eq!(
+        recording.counter("breaker_state", name),
+        u64::MAX,
+        "not exported yet"
+    );
     assert_eq!(
         recording.counter("breaker_admitted_total", name),
         u64::MAX,
@@ -187,5 +191,6 @@ async fn counters_and_gauge_after_a_scripted_sequence() {
     );
 
     registry().get(name).unwrap().force_open();
+    registry().export_metrics();
     assert_eq!(recording.gauge("breaker_state", name), 3.0);
 }

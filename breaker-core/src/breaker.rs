@@ -9,7 +9,7 @@ use crate::Rejected;
 use crate::clock::{self, Millis, Stamp};
 use crate::config::{Config, TripPolicy};
 use crate::metrics::{Counters, Metrics};
-use crate::permit::{Permit, PermitKind};
+use crate::permit::{Permit, Ticket};
 use crate::state::{State, Word};
 use crate::sync::{AtomicU64, Ordering};
 use crate::window::RateWindow;
@@ -162,8 +162,11 @@ impl Breaker {
         // generation g sees everything the winner of g wrote before publishing it.
         let word = self.load();
         if matches!(word.state(), State::Closed | State::Disabled) {
-            self.counters.admitted();
-            return Ok(Permit::new(self, word.generation(), PermitKind::Passing));
+            let slot = self.counters.admitted();
+            return Ok(Permit::new(
+                self,
+                Ticket::new(word.generation(), false, slot),
+            ));
         }
         self.try_acquire_slow(word)
     }
@@ -173,8 +176,11 @@ impl Breaker {
         loop {
             match word.state() {
                 State::Closed | State::Disabled => {
-                    self.counters.admitted();
-                    return Ok(Permit::new(self, word.generation(), PermitKind::Passing));
+                    let slot = self.counters.admitted();
+                    return Ok(Permit::new(
+                        self,
+                        Ticket::new(word.generation(), false, slot),
+                    ));
                 }
                 State::ForcedOpen => return Err(self.reject(None)),
                 State::Open => {
@@ -272,31 +278,53 @@ impl Breaker {
 
     // ---- outcomes, called by `Permit` ----
 
-    #[inline]
-    pub(crate) fn on_success(&self, generation: u32, kind: PermitKind) {
+    /// The hot path (R9): a closed breaker with the consecutive policy whose failure count is
+    /// zero reads its state and count, bumps a counter only this thread writes, and stores nothing
+    /// shared. Everything else is out of line.
+    #[inline(always)]
+    pub(crate) fn on_success(&self, ticket: Ticket) {
+        if let TripPolicy::Consecutive { .. } = self.config.policy
+            && !ticket.is_probe()
+            && self.load().generation() == ticket.generation()
+        {
+            self.counters.success(ticket.slot());
+            let current = self.consecutive.load(Ordering::Relaxed);
+            if unpack(current).1 != 0 {
+                self.clear_consecutive(current, ticket.generation());
+            }
+            return;
+        }
+        self.on_success_slow(ticket);
+    }
+
+    #[cold]
+    fn clear_consecutive(&self, current: u64, generation: u32) {
+        if unpack(current).0 == generation {
+            // Relaxed: the count orders nothing; a lost race with a failure of the same generation
+            // only means that failure's count survives, as it should.
+            let _ = self.consecutive.compare_exchange(
+                current,
+                pack(generation, 0),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn on_success_slow(&self, ticket: Ticket) {
         let word = self.load();
-        if word.generation() != generation {
+        if word.generation() != ticket.generation() {
             return self.counters.late();
         }
-        if kind == PermitKind::Probe {
+        self.counters.success(ticket.slot());
+        if ticket.is_probe() {
             return self.probe_succeeded(word);
         }
-        self.counters.success();
         match self.config.policy {
             TripPolicy::Consecutive { .. } => {
-                // The hot path: reading a zero count writes nothing (R9).
-                let current = self.consecutive.load(Ordering::Relaxed);
-                let (tagged, failures) = unpack(current);
-                if failures != 0 && tagged == generation {
-                    // Relaxed: the count orders nothing; a lost race with a failure of the same
-                    // generation only means that failure's count survives, as it should.
-                    let _ = self.consecutive.compare_exchange(
-                        current,
-                        pack(generation, 0),
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    );
-                }
+                self.clear_consecutive(self.consecutive.load(Ordering::Relaxed), word.generation());
             }
             // A success can complete `min_calls` and so reveal a rate already over the limit.
             TripPolicy::FailureRate { .. } if word.state() == State::Closed => {
@@ -306,9 +334,9 @@ impl Breaker {
         }
     }
 
-    pub(crate) fn on_failure(&self, generation: u32, kind: PermitKind, timed_out: bool) {
+    pub(crate) fn on_failure(&self, ticket: Ticket, timed_out: bool) {
         let word = self.load();
-        if word.generation() != generation {
+        if word.generation() != ticket.generation() {
             return self.counters.late();
         }
         self.counters.failure();
@@ -316,25 +344,31 @@ impl Breaker {
             self.counters.timeout();
         }
         match word.state() {
-            State::HalfOpen if kind == PermitKind::Probe => self.probe_failed(word),
+            State::HalfOpen if ticket.is_probe() => self.probe_failed(word),
             State::Closed => self.closed_failure(word),
             _ => {}
         }
     }
 
-    pub(crate) fn on_ignore(&self, generation: u32, kind: PermitKind) {
-        if self.load().generation() != generation {
+    pub(crate) fn on_ignore(&self, ticket: Ticket) {
+        if self.load().generation() != ticket.generation() {
             return self.counters.late();
         }
         self.counters.ignored();
-        if kind == PermitKind::Probe {
-            self.give_back(generation);
+        if ticket.is_probe() {
+            self.give_back(ticket.generation());
         }
     }
 
-    pub(crate) fn on_cancel(&self, generation: u32, kind: PermitKind) {
-        if kind == PermitKind::Probe {
-            self.give_back(generation);
+    /// A permit dropped without an outcome: a panic records a failure (R3), a cancellation gives a
+    /// half-open slot back and records nothing (R6).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn on_unsettled(&self, ticket: Ticket) {
+        if std::thread::panicking() {
+            self.on_failure(ticket, false);
+        } else if ticket.is_probe() {
+            self.give_back(ticket.generation());
         }
     }
 
@@ -399,7 +433,6 @@ impl Breaker {
 
     fn probe_succeeded(&self, mut word: Word) {
         let generation = word.generation();
-        self.counters.success();
         while word.generation() == generation && word.state() == State::HalfOpen {
             let successes = word.successes() + 1;
             let result = if successes >= self.config.probes {
@@ -469,7 +502,7 @@ impl Breaker {
 
     /// A transition: the one thread whose swap succeeds stamps the new period and announces it.
     fn swap(&self, current: Word, next: Word, reason: Reason, now: Millis) -> Result<(), Word> {
-        self.swap_stamped(current, next, reason, now, now)
+        self.swap_stamped(current, next, reason, now)
     }
 
     /// A transition whose period began at `started` rather than now (a restored open period).
@@ -478,7 +511,6 @@ impl Breaker {
         current: Word,
         next: Word,
         reason: Reason,
-        now: Millis,
         started: Millis,
     ) -> Result<(), Word> {
         self.cas(current, next)?;
@@ -490,7 +522,7 @@ impl Breaker {
                 Ordering::Release,
             );
         }
-        announce(self, current.state(), next.state(), reason, now);
+        announce(self, current.state(), next.state(), reason);
         Ok(())
     }
 
@@ -506,7 +538,7 @@ impl Breaker {
         let mut word = self.load();
         loop {
             let next = word.transition(State::Open, failed_rounds);
-            match self.swap_stamped(word, next, Reason::Restored, now, started) {
+            match self.swap_stamped(word, next, Reason::Restored, started) {
                 Ok(()) => return,
                 Err(actual) => word = actual,
             }
@@ -539,8 +571,8 @@ impl Breaker {
     }
 
     fn probe(&self, word: Word) -> Permit<'_> {
-        self.counters.admitted();
-        Permit::new(self, word.generation(), PermitKind::Probe)
+        let slot = self.counters.admitted();
+        Permit::new(self, Ticket::new(word.generation(), true, slot))
     }
 
     #[cold]
@@ -562,19 +594,20 @@ impl Breaker {
 }
 
 #[cfg(not(loom))]
-fn announce(breaker: &Breaker, from: State, to: State, reason: Reason, now: Millis) {
+fn announce(breaker: &Breaker, from: State, to: State, reason: Reason) {
     crate::events::announce(crate::events::Transition {
         breaker: breaker.name(),
         from,
         to,
-        at: clock::instant(now),
+        // The event's own reading, not the millisecond stamp, so `at` is exact.
+        at: tokio::time::Instant::now(),
         wall: std::time::SystemTime::now(),
         reason,
     });
 }
 
 #[cfg(loom)]
-fn announce(_: &Breaker, _: State, _: State, _: Reason, _: Millis) {}
+fn announce(_: &Breaker, _: State, _: State, _: Reason) {}
 
 const fn window_of(config: &Config) -> crate::config::Window {
     match config.policy {

@@ -37,11 +37,6 @@ mod source {
         let elapsed = Instant::now().saturating_duration_since(base());
         u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
     }
-
-    /// The `tokio::time::Instant` of a reading, for events.
-    pub(crate) fn instant(at: super::Millis) -> Instant {
-        base() + Duration::from_millis(at)
-    }
 }
 
 #[cfg(loom)]
@@ -67,8 +62,6 @@ mod source {
 
 #[cfg(loom)]
 pub use source::advance;
-#[cfg(not(loom))]
-pub(crate) use source::instant;
 pub(crate) use source::now;
 
 /// Converts a duration to whole milliseconds, saturating.

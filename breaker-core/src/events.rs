@@ -208,8 +208,6 @@ pub(crate) fn announce(transition: Transition) {
             to.as_str()
         );
     }
-    #[cfg(feature = "metrics")]
-    crate::export::set_state(breaker, to);
     // With no subscriber `send` fails; that is not an error here.
     let _ = bus().send(transition);
 }

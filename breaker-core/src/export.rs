@@ -12,9 +12,9 @@
 //! | `breaker_retries_total`     | counter | attempts beyond the first                       |
 //! | `breaker_state`             | gauge   | 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled |
 //!
-//! Every metric carries the label `breaker` with the breaker's name. The state gauge is set on every
-//! transition; the counters are read from the breakers' own counts by
-//! [`Registry::export_metrics`], so the call path never touches the recorder.
+//! Every metric carries the label `breaker` with the breaker's name. All of them are published by
+//! [`Registry::export_metrics`] from the counts and states the breakers keep anyway, so neither a
+//! call nor a transition touches the recorder (registering a labelled metric allocates).
 
 use crate::{Breaker, Registry, State};
 
@@ -27,10 +27,6 @@ pub const fn state_gauge(state: State) -> f64 {
         State::ForcedOpen => 3.0,
         State::Disabled => 4.0,
     }
-}
-
-pub(crate) fn set_state(breaker: &'static str, state: State) {
-    metrics::gauge!("breaker_state", "breaker" => breaker).set(state_gauge(state));
 }
 
 impl Registry {
@@ -57,5 +53,5 @@ fn export(breaker: &'static Breaker) {
     ] {
         metrics::counter!(metric, "breaker" => name).absolute(value);
     }
-    set_state(name, breaker.state());
+    metrics::gauge!("breaker_state", "breaker" => name).set(state_gauge(breaker.state()));
 }

@@ -57,6 +57,7 @@ const SHARED_SLOT: usize = SLOTS - 1;
 struct Slot {
     admitted: AtomicU64,
     successes: AtomicU64,
+    rejected: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -64,7 +65,6 @@ pub(crate) struct Counters {
     slots: [Slot; SLOTS],
     failures: AtomicU64,
     ignored: AtomicU64,
-    rejected: AtomicU64,
     timeouts: AtomicU64,
     late: AtomicU64,
     retries: AtomicU64,
@@ -82,7 +82,11 @@ macro_rules! maybe_const {
 impl Slot {
     maybe_const! {
         fn new() -> Slot {
-            Slot { admitted: AtomicU64::new(0), successes: AtomicU64::new(0) }
+            Slot {
+                admitted: AtomicU64::new(0),
+                successes: AtomicU64::new(0),
+                rejected: AtomicU64::new(0),
+            }
         }
     }
 }
@@ -94,7 +98,6 @@ impl Counters {
             slots: [const { Slot::new() }; SLOTS],
             failures: AtomicU64::new(0),
             ignored: AtomicU64::new(0),
-            rejected: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
             late: AtomicU64::new(0),
             retries: AtomicU64::new(0),
@@ -107,27 +110,34 @@ impl Counters {
             slots: std::array::from_fn(|_| Slot::new()),
             failures: AtomicU64::new(0),
             ignored: AtomicU64::new(0),
-            rejected: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
             late: AtomicU64::new(0),
             retries: AtomicU64::new(0),
         }
     }
 
-    #[inline]
-    pub(crate) fn admitted(&self) {
-        bump_hot(self.slot(), |s| &s.admitted);
+    /// Counts an admission in this thread's slot, and returns the slot for the outcome to use.
+    #[inline(always)]
+    pub(crate) fn admitted(&self) -> usize {
+        let slot = lease::index();
+        bump_slot(slot, &self.slots[slot].admitted);
+        slot
     }
 
-    #[inline]
-    pub(crate) fn success(&self) {
-        bump_hot(self.slot(), |s| &s.successes);
+    /// Counts a success in the slot its admission used.
+    #[inline(always)]
+    pub(crate) fn success(&self, slot: usize) {
+        // A slot index from a ticket is always in range; `min` lets the compiler drop the check.
+        let slot = slot.min(SHARED_SLOT);
+        bump_slot(slot, &self.slots[slot].successes);
     }
 
+    /// Counts a rejection in this thread's slot: during an outage every caller rejects, and
+    /// one shared counter would put them all on one cache line.
     #[inline]
-    fn slot(&self) -> (usize, &Slot) {
-        let index = lease::index();
-        (index, &self.slots[index])
+    pub(crate) fn rejected(&self) {
+        let slot = lease::index();
+        bump_slot(slot, &self.slots[slot].rejected);
     }
 
     pub(crate) fn failure(&self) {
@@ -136,10 +146,6 @@ impl Counters {
 
     pub(crate) fn ignored(&self) {
         bump(&self.ignored);
-    }
-
-    pub(crate) fn rejected(&self) {
-        bump(&self.rejected);
     }
 
     pub(crate) fn timeout(&self) {
@@ -155,18 +161,17 @@ impl Counters {
     }
 
     pub(crate) fn snapshot(&self) -> Metrics {
-        let (admitted, successes) = self.slots.iter().fold((0u64, 0u64), |(a, s), slot| {
-            (
-                a.wrapping_add(slot.admitted.load(Ordering::Relaxed)),
-                s.wrapping_add(slot.successes.load(Ordering::Relaxed)),
-            )
-        });
+        let load = |field: fn(&Slot) -> &AtomicU64| {
+            self.slots.iter().fold(0u64, |sum, slot| {
+                sum.wrapping_add(field(slot).load(Ordering::Relaxed))
+            })
+        };
         Metrics {
-            admitted,
-            successes,
+            admitted: load(|s| &s.admitted),
+            successes: load(|s| &s.successes),
+            rejected: load(|s| &s.rejected),
             failures: self.failures.load(Ordering::Relaxed),
             ignored: self.ignored.load(Ordering::Relaxed),
-            rejected: self.rejected.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
             late: self.late.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
@@ -180,11 +185,9 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-#[inline]
-fn bump_hot(slot: (usize, &Slot), field: impl Fn(&Slot) -> &AtomicU64) {
-    let (index, slot) = slot;
-    let counter = field(slot);
-    if index == SHARED_SLOT {
+#[inline(always)]
+fn bump_slot(slot: usize, counter: &AtomicU64) {
+    if slot == SHARED_SLOT {
         counter.fetch_add(1, Ordering::Relaxed);
     } else {
         // Only the thread holding the lease writes this slot, so a load and a store cannot lose an
@@ -200,12 +203,24 @@ fn bump_hot(slot: (usize, &Slot), field: impl Fn(&Slot) -> &AtomicU64) {
 #[cfg(not(loom))]
 mod lease {
     //! Which slot the current thread owns.
+    //!
+    //! The index lives in a `const`-initialised thread-local without a destructor, which reads as
+    //! one load; the lease that gives the slot back when the thread ends is a second thread-local,
+    //! touched once per thread.
+    use std::cell::Cell;
     use std::sync::Mutex;
 
     use super::SHARED_SLOT;
 
+    const UNASSIGNED: usize = usize::MAX;
+
     /// Slot indices given back by threads that ended, and the next never-used one.
     static POOL: Mutex<(usize, Vec<usize>)> = Mutex::new((0, Vec::new()));
+
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(UNASSIGNED) };
+        static LEASE: Lease = Lease::take();
+    }
 
     struct Lease(usize);
 
@@ -228,6 +243,9 @@ mod lease {
 
     impl Drop for Lease {
         fn drop(&mut self) {
+            // From now on this thread counts in the shared slot: the one it held may go to another
+            // thread, and two plain writers would lose increments.
+            let _ = INDEX.try_with(|index| index.set(SHARED_SLOT));
             if self.0 != SHARED_SLOT {
                 let mut pool = POOL
                     .lock()
@@ -237,14 +255,22 @@ mod lease {
         }
     }
 
-    thread_local! {
-        static LEASE: Lease = Lease::take();
+    #[inline(always)]
+    pub(super) fn index() -> usize {
+        match INDEX.try_with(Cell::get) {
+            Ok(UNASSIGNED) => assign(),
+            Ok(index) => index,
+            Err(_) => SHARED_SLOT,
+        }
     }
 
-    #[inline]
-    pub(super) fn index() -> usize {
-        // During thread teardown the lease may be gone already: fall back to the shared slot.
-        LEASE.try_with(|lease| lease.0).unwrap_or(SHARED_SLOT)
+    #[cold]
+    #[inline(never)]
+    fn assign() -> usize {
+        // During thread teardown the lease may be gone already: use the shared slot.
+        let index = LEASE.try_with(|lease| lease.0).unwrap_or(SHARED_SLOT);
+        let _ = INDEX.try_with(|cell| cell.set(index));
+        index
     }
 }
 

@@ -1,16 +1,44 @@
 //! The right to make one call, given back exactly once.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use crate::{Breaker, Verdict};
 
-/// Whether a permit holds a half-open slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PermitKind {
-    /// Admitted by a closed or disabled breaker: no slot to give back.
-    Passing,
-    /// One of the `probes` trial calls of a half-open round.
-    Probe,
+/// What a permit carries besides its breaker, packed in one word so a permit is two words and moves
+/// in registers: the generation it was admitted in (bits 0..32), whether it holds a half-open slot
+/// (bit 32), and the metrics slot of the admitting thread (bits 40..48), so recording the outcome
+/// need not look the slot up again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ticket(u64);
+
+const PROBE_BIT: u64 = 1 << 32;
+const SLOT_SHIFT: u32 = 40;
+
+impl Ticket {
+    #[inline(always)]
+    pub(crate) const fn new(generation: u32, probe: bool, slot: usize) -> Ticket {
+        Ticket(
+            generation as u64
+                | if probe { PROBE_BIT } else { 0 }
+                | ((slot as u64 & 0xff) << SLOT_SHIFT),
+        )
+    }
+
+    #[inline(always)]
+    pub(crate) const fn generation(self) -> u32 {
+        self.0 as u32
+    }
+
+    #[inline(always)]
+    pub(crate) const fn is_probe(self) -> bool {
+        self.0 & PROBE_BIT != 0
+    }
+
+    #[inline(always)]
+    pub(crate) const fn slot(self) -> usize {
+        ((self.0 >> SLOT_SHIFT) & 0xff) as usize
+    }
 }
 
 /// Admission to make one call, from [`Breaker::try_acquire`].
@@ -25,25 +53,19 @@ pub(crate) enum PermitKind {
 #[must_use = "a permit records nothing until its outcome is given; dropping it is a cancellation"]
 pub struct Permit<'a> {
     breaker: &'a Breaker,
-    generation: u32,
-    kind: PermitKind,
-    settled: bool,
+    ticket: Ticket,
 }
 
 impl<'a> Permit<'a> {
-    pub(crate) fn new(breaker: &'a Breaker, generation: u32, kind: PermitKind) -> Permit<'a> {
-        Permit {
-            breaker,
-            generation,
-            kind,
-            settled: false,
-        }
+    #[inline(always)]
+    pub(crate) fn new(breaker: &'a Breaker, ticket: Ticket) -> Permit<'a> {
+        Permit { breaker, ticket }
     }
 
     /// Whether this is a half-open trial call. A `per_call` retry makes one attempt only on a
     /// probe, so a probe is never amplified (R2).
     pub fn is_probe(&self) -> bool {
-        self.kind == PermitKind::Probe
+        self.ticket.is_probe()
     }
 
     /// The breaker that issued it.
@@ -51,29 +73,36 @@ impl<'a> Permit<'a> {
         self.breaker
     }
 
+    /// Takes the permit apart without running its `Drop`: the outcome methods settle it.
+    #[inline(always)]
+    fn settle(self) -> (&'a Breaker, Ticket) {
+        let this = ManuallyDrop::new(self);
+        (this.breaker, this.ticket)
+    }
+
     /// Records a success.
     #[inline]
-    pub fn success(mut self) {
-        self.settled = true;
-        self.breaker.on_success(self.generation, self.kind);
+    pub fn success(self) {
+        let (breaker, ticket) = self.settle();
+        breaker.on_success(ticket);
     }
 
     /// Records a failure.
-    pub fn failure(mut self) {
-        self.settled = true;
-        self.breaker.on_failure(self.generation, self.kind, false);
+    pub fn failure(self) {
+        let (breaker, ticket) = self.settle();
+        breaker.on_failure(ticket, false);
     }
 
     /// Records a failure that was an attempt timeout: counted in `failures` and `timeouts`.
-    pub fn timeout(mut self) {
-        self.settled = true;
-        self.breaker.on_failure(self.generation, self.kind, true);
+    pub fn timeout(self) {
+        let (breaker, ticket) = self.settle();
+        breaker.on_failure(ticket, true);
     }
 
     /// Records nothing, counts the outcome as ignored, and gives a half-open slot back.
-    pub fn ignore(mut self) {
-        self.settled = true;
-        self.breaker.on_ignore(self.generation, self.kind);
+    pub fn ignore(self) {
+        let (breaker, ticket) = self.settle();
+        breaker.on_ignore(ticket);
     }
 
     /// Records an error by its verdict: [`Verdict::Ignore`] is [`ignore`](Permit::ignore), the
@@ -87,15 +116,10 @@ impl<'a> Permit<'a> {
 }
 
 impl Drop for Permit<'_> {
+    /// Only a permit that was never settled gets here: a cancelled call, or a panic.
+    #[inline]
     fn drop(&mut self) {
-        if self.settled {
-            return;
-        }
-        if std::thread::panicking() {
-            self.breaker.on_failure(self.generation, self.kind, false);
-        } else {
-            self.breaker.on_cancel(self.generation, self.kind);
-        }
+        self.breaker.on_unsettled(self.ticket);
     }
 }
 
@@ -103,7 +127,7 @@ impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit")
             .field("breaker", &self.breaker.name())
-            .field("generation", &self.generation)
+            .field("generation", &self.ticket.generation())
             .field("probe", &self.is_probe())
             .finish()
     }
