@@ -186,6 +186,36 @@ static HALF_OPEN: Breaker = Breaker::new(config(
         .reset(Reset::Fixed(HOUR)),
 ));
 
+// The same operation behind the attribute, one breaker per fn (what users write).
+#[breaker::circuit_breaker(name = "bench.annotated.consecutive")]
+fn annotated_consecutive() -> Result<u64, Error> {
+    op()
+}
+
+#[breaker::circuit_breaker(name = "bench.annotated.count_window", failure_rate = 50, window = 100)]
+fn annotated_count_window() -> Result<u64, Error> {
+    op()
+}
+
+#[breaker::circuit_breaker(
+    name = "bench.annotated.time_window",
+    failure_rate = 50,
+    window = "60s"
+)]
+fn annotated_time_window() -> Result<u64, Error> {
+    op()
+}
+
+#[breaker::circuit_breaker(name = "bench.annotated.async")]
+async fn annotated_async() -> Result<u64, Error> {
+    op()
+}
+
+#[breaker::circuit_breaker(name = "bench.annotated.open", threshold = 1, reset = "1h")]
+fn annotated_open(fail: bool) -> Result<u64, Error> {
+    if fail { failing_op() } else { op() }
+}
+
 static LIMIT: Limit = Limit::new(5);
 static LIMIT_OPEN: Limit = Limit::new(1);
 
@@ -249,6 +279,15 @@ fn closed_success(c: &mut Criterion) {
     g.bench_function("breaker/time_window", |b| {
         b.iter(|| sink(guarded(&TIME_WINDOW, op)))
     });
+    g.bench_function("annotated/consecutive", |b| {
+        b.iter(|| sink(annotated_consecutive()))
+    });
+    g.bench_function("annotated/count_window", |b| {
+        b.iter(|| sink(annotated_count_window()))
+    });
+    g.bench_function("annotated/time_window", |b| {
+        b.iter(|| sink(annotated_time_window()))
+    });
     g.bench_function("breaker/run_blocking", |b| {
         b.iter(|| sink(CallPolicy::SINGLE.run_blocking(&CONSECUTIVE, Verdict::transient, op)));
     });
@@ -294,8 +333,12 @@ fn rejection(c: &mut Criterion) {
     }
     assert!(matches!(failsafe.call(op), Err(failsafe::Error::Rejected)));
 
+    let _ = annotated_open(true);
+    assert!(annotated_open(false).is_err(), "open for an hour");
+
     let mut g = c.benchmark_group("rejection");
     g.bench_function("limit", |b| b.iter(|| sink(LIMIT_OPEN.call(op))));
+    g.bench_function("annotated/open", |b| b.iter(|| sink(annotated_open(false))));
     g.bench_function("breaker/forced_open", |b| {
         b.iter(|| sink(guarded(&FORCED_OPEN, op)))
     });
@@ -371,6 +414,9 @@ fn two_threads(c: &mut Criterion) {
         g.bench_function(id("breaker/consecutive"), |b| {
             b.iter_custom(|iters| on_threads(threads, iters, || sink(guarded(&CONSECUTIVE, op))));
         });
+        g.bench_function(id("annotated/consecutive"), |b| {
+            b.iter_custom(|iters| on_threads(threads, iters, || sink(annotated_consecutive())));
+        });
         g.bench_function(id("breaker/count_window"), |b| {
             b.iter_custom(|iters| on_threads(threads, iters, || sink(guarded(&COUNT_WINDOW, op))));
         });
@@ -424,6 +470,9 @@ fn async_call(c: &mut Criterion) {
     g.bench_function("bare", |b| b.iter(|| sink(ready(async { op() }))));
     g.bench_function("limit", |b| {
         b.iter(|| sink(ready(LIMIT.run(|| async { op() }))))
+    });
+    g.bench_function("annotated/async", |b| {
+        b.iter(|| sink(ready(annotated_async())))
     });
     g.bench_function("breaker/run", |b| {
         b.iter(|| {

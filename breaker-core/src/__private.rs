@@ -11,8 +11,8 @@ pub use ::std;
 
 pub use crate::registry::{BREAKERS, CALL_SITES};
 pub use crate::{
-    Backoff, Breaker, Call, CallPolicy, CallSite, Config, Granularity, Next, Rejected, Reset,
-    TimedOut, Verdict, Window,
+    Backoff, Breaker, Call, CallPolicy, CallSite, Config, Granularity, Next, Permit, Rejected,
+    Reset, TimedOut, Verdict, Window,
 };
 
 /// Unwraps a configuration the attribute validated at compile time; in a `const`, so a failure
@@ -153,26 +153,55 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &tracing::Span) -
     attempt()
 }
 
-/// Asks the call's breaker for the next attempt. The only place the generated code needs
-/// `E: From<Rejected>`, so a missing impl is reported once (DESIGN rule 10).
+/// Admits a call that makes one attempt. With [`admit_attempt`], the only places the generated
+/// code needs `E: From<Rejected>`, so a missing impl is reported once (DESIGN rule 10).
+#[inline(always)]
+pub fn admit<E: HoldsRejection>(breaker: &Breaker) -> Result<Permit<'_>, E> {
+    match breaker.try_acquire() {
+        Ok(permit) => Ok(permit),
+        Err(rejected) => Err(rejected.into()),
+    }
+}
+
+/// Asks the call's breaker for the next attempt of a call that retries.
 #[inline]
-pub fn admit<E: HoldsRejection>(call: &mut Call<'_, E>) -> Result<(), E> {
+pub fn admit_attempt<E: HoldsRejection>(call: &mut Call<'_, E>) -> Result<(), E> {
     call.admit()
 }
 
-/// Settles an attempt that missed its `timeout`; the only place the generated code needs
-/// `E: From<TimedOut>`.
+/// Records the outcome of a call that makes one attempt, and returns it.
+#[inline(always)]
+pub fn settle<T, E>(
+    permit: Permit<'_>,
+    result: Result<T, E>,
+    classify: fn(&E) -> Verdict,
+) -> Result<T, E> {
+    match &result {
+        Ok(_) => permit.success(),
+        Err(error) => permit.record(classify(error)),
+    }
+    result
+}
+
+/// Settles an attempt that missed its `timeout`, in a call that retries; with
+/// [`settle_timeout_single`], the only places the generated code needs `E: From<TimedOut>`.
 pub fn settle_timeout<T, E: HoldsTimeout>(call: &mut Call<'_, E>, after: Duration) -> Next<T, E> {
     call.settle_timeout(after)
 }
 
-/// The outcome of a call that makes one attempt, which is never told to retry.
-#[inline]
-pub fn single<T, E>(next: Next<T, E>) -> Result<T, E> {
-    match next {
-        Next::Return(result) => result,
-        Next::Retry(_) => unreachable!("breaker: a single attempt was told to retry"),
-    }
+/// Settles the only attempt of a call that missed its `timeout`: a failure (R3).
+pub fn settle_timeout_single<T, E: HoldsTimeout>(
+    permit: Permit<'_>,
+    after: Duration,
+) -> Result<T, E> {
+    permit.timeout();
+    Err(TimedOut::new(after).into())
+}
+
+/// The span of the only attempt of a call.
+#[inline(always)]
+pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> tracing::Span {
+    crate::call::attempt_span(breaker, 1, policy)
 }
 
 /// The argument for the attempt now running: a clone for every attempt but the last, which gets

@@ -138,15 +138,34 @@ impl<'b, E> Call<'b, E> {
     }
 
     /// A `tracing` span for the attempt now running, at DEBUG.
+    #[inline(always)]
     pub fn span(&self) -> tracing::Span {
-        tracing::debug_span!(
-            target: "breaker",
-            "breaker.attempt",
-            breaker = self.breaker.name(),
-            attempt = self.attempt,
-            attempts = self.policy.attempts(),
-        )
+        attempt_span(self.breaker, self.attempt, self.policy)
     }
+}
+
+/// The `breaker.attempt` span at DEBUG. Checked against the global level filter first, inline:
+/// with DEBUG off (the usual case in production) it costs one relaxed load, not a call that builds
+/// a disabled span.
+#[inline(always)]
+pub(crate) fn attempt_span(breaker: &Breaker, attempt: u32, policy: &CallPolicy) -> tracing::Span {
+    if tracing::level_enabled!(tracing::Level::DEBUG) {
+        debug_span(breaker, attempt, policy)
+    } else {
+        tracing::Span::none()
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn debug_span(breaker: &Breaker, attempt: u32, policy: &CallPolicy) -> tracing::Span {
+    tracing::debug_span!(
+        target: "breaker",
+        "breaker.attempt",
+        breaker = breaker.name(),
+        attempt = attempt,
+        attempts = policy.attempts(),
+    )
 }
 
 impl CallPolicy {

@@ -199,22 +199,39 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     };
     let is_async = cb.item.sig.asyncness.is_some();
     let user_stmts = &cb.item.block.stmts;
+    // One attempt needs no retry state: `#call` is then the permit itself, which lives in two
+    // registers, where the retry loop keeps a `Call` on the stack.
+    let single = cb.policy.attempts == 1;
+    let span = if single {
+        quote!(#p::attempt_span(#breaker, &__POLICY))
+    } else {
+        quote!(#call.span())
+    };
     let attempt = if is_async {
         quote! {
-            #p::attempt::<#output_inferred, _>(async { #(#user_stmts)* }, #call.span())
+            #p::attempt::<#output_inferred, _>(async { #(#user_stmts)* }, #span)
         }
     } else {
         quote! {
-            #p::attempt_blocking::<#output_inferred, _>(|| { #(#user_stmts)* }, &#call.span())
+            #p::attempt_blocking::<#output_inferred, _>(|| { #(#user_stmts)* }, &#span)
         }
     };
-    let settle =
-        |out_expr: TokenStream| quote!(#call.settle((#shape.into_result)(#out_expr), #classify));
+    let settle = |out_expr: TokenStream| {
+        if single {
+            quote!(#p::settle(#call, (#shape.into_result)(#out_expr), #classify))
+        } else {
+            quote!(#call.settle((#shape.into_result)(#out_expr), #classify))
+        }
+    };
     let settled = match cb.policy.timeout {
         Some(ms) => {
             let limit = millis(ms);
             let p_ret = private_at(err);
-            let on_timeout = quote_spanned!(err=> #p_ret::settle_timeout(#call, #limit));
+            let on_timeout = if single {
+                quote_spanned!(err=> #p_ret::settle_timeout_single(#call, #limit))
+            } else {
+                quote_spanned!(err=> #p_ret::settle_timeout(#call, #limit))
+            };
             let on_time = settle(quote!(#out));
             quote! {
                 match #p::timeout(#limit, #attempt).await {
@@ -227,15 +244,19 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         None => settle(attempt),
     };
     let p_ret = private_at(err);
-    let admit = quote_spanned!(err=> #p_ret::admit(#call));
+    let admit = if single {
+        quote_spanned!(err=> #p_ret::admit(#breaker))
+    } else {
+        quote_spanned!(err=> #p_ret::admit_attempt(#call))
+    };
     let p_ret = private_at(ret);
     let shape_of = quote_spanned!(ret=> <#output_inferred as #p_ret::IsResult>::SHAPE);
 
-    let run = if cb.policy.attempts == 1 {
+    let run = if single {
         quote! {
             match #admit {
                 #p::core::result::Result::Err(#rejected) => #p::core::result::Result::Err(#rejected),
-                #p::core::result::Result::Ok(()) => #p::single(#settled),
+                #p::core::result::Result::Ok(#call) => #settled,
             }
         }
     } else {
@@ -261,6 +282,11 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         }}
     };
 
+    let new_call = if single {
+        TokenStream::new()
+    } else {
+        quote!(let #call = &mut #p::Call::new(#breaker, &__POLICY);)
+    };
     quote! {
         #breaker_items
         const __POLICY: #p::CallPolicy = #policy;
@@ -269,7 +295,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         static __CALL_SITE: #p::CallSite =
             #p::CallSite::__new(#function, #location, __POLICY, #breaker);
         let #shape = #shape_of;
-        let #call = &mut #p::Call::new(#breaker, &__POLICY);
+        #new_call
         let #classify = #classify_fn;
         let #result = #run;
         (#shape.from_result)(#result)

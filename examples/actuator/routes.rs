@@ -7,6 +7,7 @@
 //! | `POST /breakers/{name}/force-open` | opens it until reset; answers the breaker after   |
 //! | `POST /breakers/{name}/disable`    | lets every call through until reset; same         |
 //! | `POST /breakers/{name}/reset`      | closes it with empty counts; same                 |
+//! | `GET  /metrics`                    | Prometheus text (built with `--features metrics`) |
 //!
 //! An unknown name gets `404 Not Found` with `{"error": "..."}`. `tests/actuator.rs` serves this
 //! router as it is.
@@ -21,7 +22,10 @@ use serde_json::{Value, json};
 
 /// The actuator's routes, over `breaker::registry()`.
 pub fn router() -> Router {
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "metrics")]
+    let router = router.route("/metrics", get(prometheus::render));
+    router
         .route("/breakers", get(list))
         .route("/breakers/{name}", get(one))
         .route(
@@ -129,4 +133,29 @@ fn call_site_json(site: &CallSite) -> Value {
 
 fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `GET /metrics`: every breaker's counters and state gauge in Prometheus' text format.
+#[cfg(feature = "metrics")]
+mod prometheus {
+    use std::sync::OnceLock;
+
+    use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+    /// The process's recorder, installed on first use.
+    fn handle() -> &'static PrometheusHandle {
+        static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+        HANDLE.get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .expect("no other metrics recorder is installed")
+        })
+    }
+
+    pub(super) async fn render() -> String {
+        let handle = handle();
+        // The breakers keep their own counts; publish them just before the scrape reads them.
+        breaker::registry().export_metrics();
+        handle.render()
+    }
 }
