@@ -5,10 +5,12 @@
 
 #[path = "../examples/actuator/routes.rs"]
 mod routes;
+#[path = "support/actuator_server.rs"]
+mod server;
+
+use server::serve;
 #[path = "../examples/actuator/shop.rs"]
 mod shop;
-
-use std::net::Ipv4Addr;
 
 use axum::body::Bytes;
 use axum::http::{Method, Request, StatusCode, header};
@@ -17,16 +19,6 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-
-/// Serves the actuator's router; returns its base URL.
-async fn serve() -> String {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind an ephemeral port");
-    let addr = listener.local_addr().expect("a bound address");
-    tokio::spawn(async move { axum::serve(listener, routes::router()).await });
-    format!("http://{addr}")
-}
 
 /// Sends one request; returns the status and the JSON body (`Value::Null` when empty).
 async fn request(method: Method, url: &str) -> (StatusCode, Value) {

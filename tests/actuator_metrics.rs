@@ -4,29 +4,21 @@
 
 #[path = "../examples/actuator/routes.rs"]
 mod routes;
+#[path = "support/actuator_server.rs"]
+mod server;
+
+use server::serve;
 // The shop's breakers are what the scrape lists beside this test's own; this test calls none of its
 // fns, only uses its error type.
 #[allow(dead_code)]
 #[path = "../examples/actuator/shop.rs"]
 mod shop;
 
-use std::net::Ipv4Addr;
-
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-
-/// Serves the actuator's router; returns its base URL.
-async fn serve() -> String {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind an ephemeral port");
-    let addr = listener.local_addr().expect("a bound address");
-    tokio::spawn(async move { axum::serve(listener, routes::router()).await });
-    format!("http://{addr}")
-}
 
 /// A breaker of this test alone, so its counts in the scrape are exact.
 #[breaker::circuit_breaker(name = "actuator.scraped", threshold = 3)]
