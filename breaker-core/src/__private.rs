@@ -3,6 +3,7 @@
 //! included, so a user crate that shadows `Result`, `Ok` or `core` still compiles.
 
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::time::Duration;
 
 pub use ::core;
@@ -60,34 +61,59 @@ pub fn timeout<F: IntoFuture>(limit: Duration, attempt: F) -> tokio::time::Timeo
     note = "the breaker records `Err` as a failure; return a `Result` whose error type implements \
             `From<breaker::Rejected>`"
 )]
-pub trait IsResult: Sized {
+pub trait IsResult {
     /// The success type.
     type Ok;
     /// The error type.
     type Err;
-    /// The attempt's outcome as a plain `Result`.
-    fn into_result(self) -> Result<Self::Ok, Self::Err>;
-    /// The call's outcome as the fn's return type.
-    fn from_result(result: Result<Self::Ok, Self::Err>) -> Self;
-    /// Both conversions, named once per call.
-    const SHAPE: Shape<Self::Ok, Self::Err, Self>;
+    /// How the generated code converts between the fn's return type and a `Result`.
+    type Shape: Copy;
+    /// The one value of [`IsResult::Shape`].
+    const SHAPE: Self::Shape;
 }
 
 impl<T, E> IsResult for Result<T, E> {
     type Ok = T;
     type Err = E;
-    #[inline(always)]
-    fn into_result(self) -> Result<T, E> {
-        self
+    type Shape = Shape<T, E>;
+    const SHAPE: Shape<T, E> = Shape(PhantomData);
+}
+
+/// How to take the fn's return type apart into a `Result` and put it back together.
+///
+/// The generated code names it once per call, as `<R as IsResult>::SHAPE`. A return type that is
+/// not a `Result` is reported there, once, on the return type: the projection then has no type,
+/// and rustc raises nothing more about the local that holds it. It is zero-sized, so an `async fn`
+/// carries nothing for it across an `.await`, and its conversions are plain inlined calls.
+// `fn(T, E)`: `Send` and `Sync` whatever `T` and `E` are, as a marker should be.
+pub struct Shape<T, E>(PhantomData<fn(T, E)>);
+
+impl<T, E> Clone for Shape<T, E> {
+    fn clone(&self) -> Self {
+        *self
     }
+}
+
+impl<T, E> Copy for Shape<T, E> {}
+
+impl<T, E> std::fmt::Debug for Shape<T, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shape")
+    }
+}
+
+impl<T, E> Shape<T, E> {
+    /// The attempt's outcome as a plain `Result` (the fn's return type is one).
     #[inline(always)]
-    fn from_result(result: Result<T, E>) -> Self {
+    pub fn into_result(self, returned: Result<T, E>) -> Result<T, E> {
+        returned
+    }
+
+    /// The call's outcome as the fn's return type.
+    #[inline(always)]
+    pub fn from_result(self, result: Result<T, E>) -> Result<T, E> {
         result
     }
-    const SHAPE: Shape<T, E, Self> = Shape {
-        into_result: Self::into_result,
-        from_result: Self::from_result,
-    };
 }
 
 /// The error type must be able to carry a rejection (DESIGN rule 10).
@@ -124,19 +150,6 @@ pub trait RetryArg: Clone {}
 
 impl<T: Clone> RetryArg for T {}
 
-/// How to take the fn's return type `R` apart into a `Result` and put it back together.
-///
-/// The generated code names it once per call, as `<R as IsResult>::SHAPE`, and converts through
-/// its fn pointers from then on: a return type that is not a `Result` is then reported once, on
-/// the return type, and nowhere else.
-#[derive(Debug)]
-pub struct Shape<T, E, R> {
-    /// `R` as a `Result`.
-    pub into_result: fn(R) -> Result<T, E>,
-    /// A `Result` as `R`.
-    pub from_result: fn(Result<T, E>) -> R,
-}
-
 /// Runs one async attempt inside its span. Naming the fn's return type `R` here gives the
 /// attempt's `async` block its output type, so `?` and `return` in the body infer as they do in
 /// the fn.
@@ -169,18 +182,13 @@ pub fn admit_attempt<E: HoldsRejection>(call: &mut Call<'_, E>) -> Result<(), E>
     call.admit()
 }
 
-/// Records the outcome of a call that makes one attempt, and returns it.
+/// Records the outcome of a call that makes one attempt.
 #[inline(always)]
-pub fn settle<T, E>(
-    permit: Permit<'_>,
-    result: Result<T, E>,
-    classify: fn(&E) -> Verdict,
-) -> Result<T, E> {
-    match &result {
+pub fn settle<T, E>(permit: Permit<'_>, result: &Result<T, E>, classify: fn(&E) -> Verdict) {
+    match result {
         Ok(_) => permit.success(),
         Err(error) => permit.record(classify(error)),
     }
-    result
 }
 
 /// Settles an attempt that missed its `timeout`, in a call that retries; with
@@ -217,6 +225,6 @@ pub fn attempt_arg<T: RetryArg>(slot: &mut Option<T>, last: bool) -> T {
 
 /// The `classify` fn as the pointer [`Call::settle`] takes; a fn of another type is reported on
 /// the `classify` path.
-pub fn classifier<T, E, R>(_: &Shape<T, E, R>, classify: fn(&E) -> Verdict) -> fn(&E) -> Verdict {
+pub fn classifier<T, E>(_: &Shape<T, E>, classify: fn(&E) -> Verdict) -> fn(&E) -> Verdict {
     classify
 }

@@ -218,9 +218,15 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     };
     let settle = |out_expr: TokenStream| {
         if single {
-            quote!(#p::settle(#call, (#shape.into_result)(#out_expr), #classify))
+            // The outcome is recorded through a reference and then returned from where it
+            // already is: moving a freshly written `Result` through a call forces a copy.
+            quote!({
+                let #out = #shape.into_result(#out_expr);
+                #p::settle(#call, &#out, #classify);
+                #out
+            })
         } else {
-            quote!(#call.settle((#shape.into_result)(#out_expr), #classify))
+            quote!(#call.settle(#shape.into_result(#out_expr), #classify))
         }
     };
     let settled = match cb.policy.timeout {
@@ -298,7 +304,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         #new_call
         let #classify = #classify_fn;
         let #result = #run;
-        (#shape.from_result)(#result)
+        #shape.from_result(#result)
     }
 }
 
