@@ -486,3 +486,69 @@ fn open_close_cycles_retain_nothing() {
         assert_eq!(TRIPPED.state(), State::Closed);
     });
 }
+
+// ---- through the attribute ----
+
+#[breaker::circuit_breaker(name = "alloc.annotated.sync", threshold = 1_000_000)]
+fn annotated_sync(ok: bool) -> Result<u32, Error> {
+    if std::hint::black_box(ok) {
+        Ok(7)
+    } else {
+        Err(Error::Down)
+    }
+}
+
+#[breaker::circuit_breaker(
+    name = "alloc.annotated.async",
+    attempts = 3,
+    retry = "per_attempt",
+    backoff = "100ms..2s",
+    timeout = "1s"
+)]
+async fn annotated_async(attempt: &std::cell::Cell<u32>) -> Result<u32, Error> {
+    attempt.set(attempt.get() + 1);
+    if attempt.get().is_multiple_of(3) {
+        Ok(attempt.get())
+    } else {
+        Err(Error::Down)
+    }
+}
+
+#[breaker::circuit_breaker(name = "alloc.annotated.open", threshold = 1, reset = "1h")]
+fn annotated_open() -> Result<u32, Error> {
+    Err(Error::Down)
+}
+
+#[test]
+fn annotated_fns_allocate_nothing() {
+    let usage = per_call(100, CALLS, || {
+        let _ = std::hint::black_box(annotated_sync(true));
+        let _ = std::hint::black_box(annotated_sync(false));
+    });
+    assert_eq!(usage, NONE, "sync success and failure");
+
+    let _ = annotated_open();
+    let usage = per_call(100, CALLS, || {
+        assert!(matches!(annotated_open(), Err(Error::Rejected(_))));
+    });
+    assert_eq!(usage, NONE, "sync rejection");
+
+    // Two failed attempts, two backoff waits and a timeout branch per call, on the paused clock.
+    let runtime = paused_runtime();
+    runtime.block_on(async {
+        let attempt = std::cell::Cell::new(0);
+        for _ in 0..100 {
+            assert_eq!(annotated_async(&attempt).await.ok().map(|n| n % 3), Some(0));
+        }
+        let meter = Meter::start();
+        for _ in 0..1_000 {
+            assert_eq!(annotated_async(&attempt).await.ok().map(|n| n % 3), Some(0));
+        }
+        assert_eq!(meter.stop(), NONE, "async retried call");
+    });
+    let m = breaker::registry()
+        .get("alloc.annotated.async")
+        .unwrap()
+        .metrics();
+    assert_eq!((m.successes, m.failures, m.retries), (1_100, 2_200, 2_200));
+}
