@@ -21,7 +21,7 @@ use scenario::{Outcome, Phase, PhaseRecord, Report, Run, SCRIPT};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     print_intro();
-    let report = scenario::run().await?;
+    let report = scenario::run(scenario::Waits::Real).await?;
     print_calls(&report);
     print_timeline(&report);
     print_counts(&report);

@@ -371,7 +371,7 @@ enum Via {
 /// # Panics
 ///
 /// When the breakers are missing from the registry, which cannot happen: they are declared above.
-pub async fn run() -> std::io::Result<Report> {
+pub async fn run(waits: Waits) -> std::io::Result<Report> {
     let registry = breaker::registry();
     let mut events = registry.subscribe();
     let start = Instant::now();
@@ -382,6 +382,7 @@ pub async fn run() -> std::io::Result<Report> {
         &client,
         &mut events,
         start,
+        waits,
     )
     .await?;
     let per_call = play(
@@ -390,6 +391,7 @@ pub async fn run() -> std::io::Result<Report> {
         &client,
         &mut events,
         start,
+        waits,
     )
     .await?;
     Ok(Report {
@@ -405,6 +407,7 @@ async fn play(
     client: &HttpClient,
     events: &mut Events,
     start: Instant,
+    waits: Waits,
 ) -> std::io::Result<Run> {
     let service = Service::start().await?;
     let uri: Uri = format!("http://{}/quote", service.addr)
@@ -416,7 +419,7 @@ async fn play(
         timeline: Vec::new(),
     };
     for (phase, calls) in SCRIPT {
-        wait_out_open_period(breaker).await;
+        wait_out_open_period(breaker, waits).await;
         service.set_phase(phase);
         let mut record = PhaseRecord {
             phase,
@@ -449,9 +452,28 @@ async fn play(
     Ok(run)
 }
 
-/// Sleeps until an open breaker's period is over, so that its next call is a half-open probe.
-async fn wait_out_open_period(breaker: &Breaker) {
+/// How the scenario waits for an open period to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waits {
+    /// Sleeps in real time, as a program would: the demo.
+    Real,
+    /// Moves tokio's clock (which the breakers read) forward at once: the test, which must not
+    /// sleep in real time. Needs a current-thread runtime and tokio's `test-util`.
+    Skipped,
+}
+
+/// Waits until an open breaker's period is over, so that its next call is a half-open probe.
+async fn wait_out_open_period(breaker: &Breaker, waits: Waits) {
     while let Some(left) = breaker.remaining_open().filter(|left| !left.is_zero()) {
-        tokio::time::sleep(left).await;
+        match waits {
+            Waits::Real => tokio::time::sleep(left).await,
+            Waits::Skipped => {
+                // Frozen only for the jump: the HTTP calls run on a live clock, where a request
+                // in flight cannot be overtaken by its own timeout.
+                tokio::time::pause();
+                tokio::time::advance(left).await;
+                tokio::time::resume();
+            }
+        }
     }
 }
