@@ -456,6 +456,7 @@ async fn play(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Waits {
     /// Sleeps in real time, as a program would: the demo.
+    #[allow(dead_code, reason = "tests/demo.rs includes this file and plays with skipped waits")]
     Real,
     /// Moves tokio's clock (which the breakers read) forward at once: the test, which must not
     /// sleep in real time. Needs a current-thread runtime and tokio's `test-util`.
