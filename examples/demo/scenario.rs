@@ -454,9 +454,12 @@ async fn play(
 
 /// How the scenario waits for an open period to end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "the demo and its test include this file and each uses one variant"
+)]
 pub enum Waits {
     /// Sleeps in real time, as a program would: the demo.
-    #[allow(dead_code, reason = "tests/demo.rs includes this file and plays with skipped waits")]
     Real,
     /// Moves tokio's clock (which the breakers read) forward at once: the test, which must not
     /// sleep in real time. Needs a current-thread runtime and tokio's `test-util`.
