@@ -150,19 +150,52 @@ pub trait RetryArg: Clone {}
 
 impl<T: Clone> RetryArg for T {}
 
-/// Runs one async attempt inside its span. Naming the fn's return type `R` here gives the
-/// attempt's `async` block its output type, so `?` and `return` in the body infer as they do in
-/// the fn.
-pub fn attempt<R, F: Future<Output = R>>(
-    attempt: F,
-    span: tracing::Span,
-) -> tracing::instrument::Instrumented<F> {
-    tracing::Instrument::instrument(attempt, span)
+/// Runs one async attempt inside its span, if there is one. Naming the fn's return type `R` here
+/// gives the attempt's `async` block its output type, so `?` and `return` in the body infer as they
+/// do in the fn.
+#[inline(always)]
+pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: Option<tracing::Span>) -> Attempt<F> {
+    Attempt {
+        inner: attempt,
+        span,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An attempt's future, entered into its `tracing` span on every poll when DEBUG is on. Unlike
+    /// `tracing::Instrumented`, it holds no span at all when DEBUG is off, which keeps the common
+    /// case as small and cheap as the bare future.
+    #[derive(Debug)]
+    pub struct Attempt<F> {
+        #[pin]
+        inner: F,
+        span: Option<tracing::Span>,
+    }
+}
+
+impl<F: Future> Future for Attempt<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        match this.span {
+            Some(span) => {
+                let _entered = span.enter();
+                this.inner.poll(cx)
+            }
+            None => this.inner.poll(cx),
+        }
+    }
 }
 
 /// Runs one blocking attempt inside its span; see [`attempt`].
-pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &tracing::Span) -> R {
-    let _entered = span.enter();
+#[inline(always)]
+pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::Span>) -> R {
+    let _entered = span.as_ref().map(tracing::Span::enter);
     attempt()
 }
 
@@ -208,7 +241,7 @@ pub fn settle_timeout_single<T, E: HoldsTimeout>(
 
 /// The span of the only attempt of a call.
 #[inline(always)]
-pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> tracing::Span {
+pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> Option<tracing::Span> {
     crate::call::attempt_span(breaker, 1, policy)
 }
 

@@ -137,22 +137,26 @@ impl<'b, E> Call<'b, E> {
         Next::Retry(self.policy.wait(self.attempt))
     }
 
-    /// A `tracing` span for the attempt now running, at DEBUG.
+    /// The `tracing` span for the attempt now running, at DEBUG; `None` when DEBUG is off.
     #[inline(always)]
-    pub fn span(&self) -> tracing::Span {
+    pub fn span(&self) -> Option<tracing::Span> {
         attempt_span(self.breaker, self.attempt, self.policy)
     }
 }
 
 /// The `breaker.attempt` span at DEBUG. Checked against the global level filter first, inline:
-/// with DEBUG off (the usual case in production) it costs one relaxed load, not a call that builds
-/// a disabled span.
+/// with DEBUG off (the usual case in production) it costs one relaxed load, and the attempt carries
+/// no span at all.
 #[inline(always)]
-pub(crate) fn attempt_span(breaker: &Breaker, attempt: u32, policy: &CallPolicy) -> tracing::Span {
+pub(crate) fn attempt_span(
+    breaker: &Breaker,
+    attempt: u32,
+    policy: &CallPolicy,
+) -> Option<tracing::Span> {
     if tracing::level_enabled!(tracing::Level::DEBUG) {
-        debug_span(breaker, attempt, policy)
+        Some(debug_span(breaker, attempt, policy))
     } else {
-        tracing::Span::none()
+        None
     }
 }
 
