@@ -3,8 +3,13 @@
 //! A window lives behind a `Mutex` in its breaker. Sliding a count window means replacing the oldest
 //! outcome and adjusting the failure count in one step, which no single atomic can express; the
 //! lock is held for a few dozen instructions, never across the user's call, and only breakers with a
-//! `failure_rate` take it (the consecutive policy is lock-free). Its cost is measured in
-//! `benches/hot_path.rs` next to the consecutive policy.
+//! `failure_rate` take it (the consecutive policy is lock-free). Measured in `benches/hot_path.rs`
+//! (one run, see `benches/RESULTS.md`): a closed success through a count window costs 15.3 ns
+//! against 2.7 ns for the consecutive policy on one thread, about what recloser's lock-free ring
+//! costs (15.9 ns); on two threads hammering one breaker the lock is contended and the count window
+//! slows 10x, as recloser's ring does (12x). A time window adds a clock read per outcome (55.6 ns).
+//! A lock-free ring that slides and counts in one step is the next step if rate breakers on hot,
+//! shared paths show up in profiles.
 
 use std::time::Duration;
 
