@@ -47,6 +47,8 @@ impl Visit for Fields {
 struct Capture {
     seen: Arc<Mutex<Vec<Captured>>>,
     next_id: Arc<AtomicU64>,
+    /// Span ids in the order they were entered.
+    entered: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Subscriber for Capture {
@@ -80,7 +82,9 @@ impl Subscriber for Capture {
             fields: fields.0,
         });
     }
-    fn enter(&self, _: &Id) {}
+    fn enter(&self, id: &Id) {
+        self.entered.lock().unwrap().push(id.into_u64());
+    }
     fn exit(&self, _: &Id) {}
 }
 
@@ -149,4 +153,40 @@ fn transitions_and_attempts_are_traced_with_stable_names_and_fields() {
         ),
         (Some("open"), Some("closed"), Some("reset"))
     );
+}
+
+#[circuit_breaker(
+    name = "traced_async",
+    attempts = 2,
+    retry = "per_call",
+    backoff = "0ms"
+)]
+async fn traced_async(polls: &AtomicU64) -> Result<(), Down> {
+    // Yield once, so the attempt is polled (and its span entered) twice.
+    if polls.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+        tokio::task::yield_now().await;
+    }
+    Err(Down)
+}
+
+#[test]
+fn async_attempts_run_inside_their_span() {
+    let capture = Capture::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(capture.clone(), || {
+        let polls = AtomicU64::new(0);
+        let _ = runtime.block_on(traced_async(&polls));
+        assert_eq!(polls.load(Ordering::Relaxed), 2, "two attempts");
+    });
+    let seen = capture.seen.lock().unwrap().clone();
+    let spans: Vec<&Captured> = seen.iter().filter(|c| c.kind == "span").collect();
+    assert_eq!(spans.len(), 2, "{seen:#?}");
+    assert_eq!(spans[1].field("attempt"), Some("2"));
+    // The first attempt yields once: its span (id 1) is entered on both of its polls; the second
+    // attempt's span (id 2) once.
+    assert_eq!(*capture.entered.lock().unwrap(), [1, 1, 2]);
 }
