@@ -24,7 +24,8 @@ use crate::sync::{AtomicU64, Ordering};
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct Metrics {
-    /// Calls (or attempts, with `per_attempt`) the breaker let through.
+    /// Calls (or attempts, with `per_attempt`) the breaker let through. With `per_call` each call is
+    /// admitted once, so the requests it sent are `admitted + retries`.
     pub admitted: u64,
     /// Admitted calls recorded as successes.
     pub successes: u64,
