@@ -169,11 +169,10 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let (breaker_items, breaker) = match &cb.breaker {
         BreakerSource::Own(own) => {
             let config = config(own, path_of(fn_name), at);
+            // Registered through its call site alone: the registry gathers every call site's
+            // breaker, so a second link-time entry per fn would only cost compile time.
             let items = quote! {
                 static __BREAKER: #p::Breaker = #p::Breaker::new(#config);
-                #[#p::linkme::distributed_slice(#p::BREAKERS)]
-                #[linkme(crate = ::breaker::__private::linkme)]
-                static __BREAKER_ENTRY: &#p::Breaker = &__BREAKER;
             };
             (items, quote!(&__BREAKER))
         }
