@@ -1,8 +1,9 @@
 //! Every breaker of the process, from its start.
 //!
-//! Registration happens at link time with `linkme`: each `#[circuit_breaker]` and
-//! `#[shared_breaker]` puts a `&'static Breaker` (and each annotated fn a [`CallSite`]) in a
-//! distributed slice, which the linker gathers into one array. We chose `linkme` over `inventory`
+//! Registration happens at link time with `linkme`: each `#[circuit_breaker]` fn puts its
+//! [`CallSite`] (which points at its breaker) in one distributed slice, and each
+//! `#[shared_breaker]` its `&'static Breaker` in another, so a shared breaker no fn uses yet is
+//! listed too; the linker gathers each slice into one array. We chose `linkme` over `inventory`
 //! because the slice exists before `main` without running any code before `main` (no life-before-
 //! main constructors) and reading it allocates nothing; `inventory` builds a linked list from
 //! constructors that run at startup. The registry itself (sorted, checked for duplicate names) is
@@ -15,7 +16,8 @@ use crate::config::{Location, TripPolicy};
 use crate::events::{self, Events};
 use crate::{Breaker, CallPolicy, State};
 
-/// Every breaker declared by an attribute in the program; filled by the linker.
+/// Every `#[shared_breaker]` of the program; filled by the linker. (A per-fn breaker is found
+/// through its call site.)
 #[doc(hidden)]
 #[linkme::distributed_slice]
 pub static BREAKERS: [&'static Breaker];
