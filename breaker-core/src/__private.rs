@@ -33,11 +33,6 @@ pub const fn policy(built: Result<crate::CallPolicy, crate::ConfigError>) -> cra
     }
 }
 
-/// The default classifier: every error is transient.
-pub fn transient<E>(_: &E) -> Verdict {
-    Verdict::Transient
-}
-
 /// Sleeps between async attempts on tokio's clock.
 pub fn sleep(wait: Duration) -> tokio::time::Sleep {
     tokio::time::sleep(wait)

@@ -51,30 +51,19 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    /// A closed breaker with this configuration. `const`, so it can initialise a `static`.
-    #[cfg(not(loom))]
-    pub const fn new(config: Config) -> Breaker {
-        Breaker {
-            word: AtomicU64::new(Word::INITIAL.bits()),
-            stamp: AtomicU64::new(Stamp::UNSET.bits()),
-            consecutive: AtomicU64::new(0),
-            window: Mutex::new(RateWindow::new(window_of(&config))),
-            counters: Counters::new(),
-            sites: std::sync::OnceLock::new(),
-            config,
-        }
-    }
-
-    /// A closed breaker with this configuration (loom build).
-    #[cfg(loom)]
-    pub fn new(config: Config) -> Breaker {
-        Breaker {
-            word: AtomicU64::new(Word::INITIAL.bits()),
-            stamp: AtomicU64::new(Stamp::UNSET.bits()),
-            consecutive: AtomicU64::new(0),
-            window: Mutex::new(RateWindow::new(window_of(&config))),
-            counters: Counters::new(),
-            config,
+    crate::sync::maybe_const! {
+        /// A closed breaker with this configuration. `const`, so it can initialise a `static`.
+        pub fn new(config: Config) -> Breaker {
+            Breaker {
+                word: AtomicU64::new(Word::INITIAL.bits()),
+                stamp: AtomicU64::new(Stamp::UNSET.bits()),
+                consecutive: AtomicU64::new(0),
+                window: Mutex::new(RateWindow::new(window_of(&config))),
+                counters: Counters::new(),
+                #[cfg(not(loom))]
+                sites: std::sync::OnceLock::new(),
+                config,
+            }
         }
     }
 

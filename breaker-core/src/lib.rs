@@ -24,6 +24,7 @@ mod events;
 mod export;
 mod metrics;
 mod permit;
+mod reason;
 #[cfg(not(loom))]
 mod registry;
 mod retry;
@@ -42,11 +43,12 @@ pub use crate::config::{
 };
 pub use crate::error::{Rejected, TimedOut};
 #[cfg(not(loom))]
-pub use crate::events::{CAPACITY as EVENTS_CAPACITY, Events, Lagged, Reason, Transition};
+pub use crate::events::{CAPACITY as EVENTS_CAPACITY, Events, Lagged, Transition};
 #[cfg(all(feature = "metrics", not(loom)))]
 pub use crate::export::state_gauge;
 pub use crate::metrics::Metrics;
 pub use crate::permit::Permit;
+pub use crate::reason::Reason;
 #[cfg(not(loom))]
 pub use crate::registry::{CallSite, Registry, registry};
 pub use crate::retry::{
@@ -59,28 +61,6 @@ pub use crate::verdict::Verdict;
 
 #[cfg(loom)]
 pub use crate::clock::advance;
-#[cfg(loom)]
-pub use crate::events_loom::Reason;
-
-#[cfg(loom)]
-mod events_loom {
-    /// Why a breaker changed state (loom build: no event bus).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    #[allow(missing_docs)]
-    pub enum Reason {
-        ConsecutiveFailures { failures: u32 },
-        FailureRate { failures: u32, calls: u32 },
-        ResetElapsed,
-        ProbeFailed,
-        ProbesSucceeded,
-        ProbeRoundExpired,
-        ForcedOpen,
-        Disabled,
-        Reset,
-        Restored,
-    }
-}
-
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub mod __private;

@@ -71,17 +71,18 @@ pub(crate) struct Counters {
     retries: AtomicU64,
 }
 
-macro_rules! maybe_const {
-    ($(#[$m:meta])* $vis:vis fn $name:ident() -> $ret:ty $body:block) => {
-        #[cfg(not(loom))]
-        $(#[$m])* $vis const fn $name() -> $ret $body
-        #[cfg(loom)]
-        $(#[$m])* $vis fn $name() -> $ret $body
-    };
+#[cfg(not(loom))]
+const fn slots() -> [Slot; SLOTS] {
+    [const { Slot::new() }; SLOTS]
+}
+
+#[cfg(loom)]
+fn slots() -> [Slot; SLOTS] {
+    std::array::from_fn(|_| Slot::new())
 }
 
 impl Slot {
-    maybe_const! {
+    crate::sync::maybe_const! {
         fn new() -> Slot {
             Slot {
                 admitted: AtomicU64::new(0),
@@ -93,27 +94,16 @@ impl Slot {
 }
 
 impl Counters {
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Counters {
-        Counters {
-            slots: [const { Slot::new() }; SLOTS],
-            failures: AtomicU64::new(0),
-            ignored: AtomicU64::new(0),
-            timeouts: AtomicU64::new(0),
-            late: AtomicU64::new(0),
-            retries: AtomicU64::new(0),
-        }
-    }
-
-    #[cfg(loom)]
-    pub(crate) fn new() -> Counters {
-        Counters {
-            slots: std::array::from_fn(|_| Slot::new()),
-            failures: AtomicU64::new(0),
-            ignored: AtomicU64::new(0),
-            timeouts: AtomicU64::new(0),
-            late: AtomicU64::new(0),
-            retries: AtomicU64::new(0),
+    crate::sync::maybe_const! {
+        pub(crate) fn new() -> Counters {
+            Counters {
+                slots: slots(),
+                failures: AtomicU64::new(0),
+                ignored: AtomicU64::new(0),
+                timeouts: AtomicU64::new(0),
+                late: AtomicU64::new(0),
+                retries: AtomicU64::new(0),
+            }
         }
     }
 

@@ -218,52 +218,20 @@ impl TimeBuckets {
 mod tests {
     use super::*;
 
+    fn tally(calls: u32, failures: u32) -> Tally {
+        Tally { calls, failures }
+    }
+
     #[test]
     fn count_ring_slides_one_outcome_at_a_time() {
         let mut w = RateWindow::new(Window::Count(3));
-        assert_eq!(
-            w.record(0, true),
-            Tally {
-                calls: 1,
-                failures: 1
-            }
-        );
-        assert_eq!(
-            w.record(0, false),
-            Tally {
-                calls: 2,
-                failures: 1
-            }
-        );
-        assert_eq!(
-            w.record(0, true),
-            Tally {
-                calls: 3,
-                failures: 2
-            }
-        );
+        assert_eq!(w.record(0, true), tally(1, 1));
+        assert_eq!(w.record(0, false), tally(2, 1));
+        assert_eq!(w.record(0, true), tally(3, 2));
         // The first failure slides out.
-        assert_eq!(
-            w.record(0, false),
-            Tally {
-                calls: 3,
-                failures: 1
-            }
-        );
-        assert_eq!(
-            w.record(0, false),
-            Tally {
-                calls: 3,
-                failures: 1
-            }
-        );
-        assert_eq!(
-            w.record(0, false),
-            Tally {
-                calls: 3,
-                failures: 0
-            }
-        );
+        assert_eq!(w.record(0, false), tally(3, 1));
+        assert_eq!(w.record(0, false), tally(3, 1));
+        assert_eq!(w.record(0, false), tally(3, 0));
     }
 
     #[test]
@@ -272,59 +240,17 @@ mod tests {
         w.record(0, true);
         w.record(0, true);
         assert_eq!(w.tally(1), Tally::default());
-        assert_eq!(
-            w.record(1, false),
-            Tally {
-                calls: 1,
-                failures: 0
-            }
-        );
+        assert_eq!(w.record(1, false), tally(1, 0));
     }
 
     #[test]
     fn trips_at_or_above_the_rate() {
-        assert!(
-            !Tally {
-                calls: 4,
-                failures: 4
-            }
-            .trips(50, 5)
-        );
-        assert!(
-            Tally {
-                calls: 5,
-                failures: 3
-            }
-            .trips(50, 5)
-        );
-        assert!(
-            Tally {
-                calls: 4,
-                failures: 2
-            }
-            .trips(50, 4)
-        );
-        assert!(
-            !Tally {
-                calls: 4,
-                failures: 1
-            }
-            .trips(50, 4)
-        );
-        assert!(
-            Tally {
-                calls: 10,
-                failures: 10
-            }
-            .trips(100, 10)
-        );
-        assert!(
-            !Tally {
-                calls: 10,
-                failures: 9
-            }
-            .trips(100, 10)
-        );
+        assert!(!tally(4, 4).trips(50, 5));
+        assert!(tally(5, 3).trips(50, 5));
+        assert!(tally(4, 2).trips(50, 4));
+        assert!(!tally(4, 1).trips(50, 4));
+        assert!(tally(10, 10).trips(100, 10));
+        assert!(!tally(10, 9).trips(100, 10));
     }
 
     #[test]
@@ -333,20 +259,8 @@ mod tests {
         assert_eq!(b.width, 500);
         b.push(0, true);
         b.push(9_999, false);
-        assert_eq!(
-            b.tally(9_999),
-            Tally {
-                calls: 2,
-                failures: 1
-            }
-        );
-        assert_eq!(
-            b.tally(10_000),
-            Tally {
-                calls: 1,
-                failures: 0
-            }
-        );
+        assert_eq!(b.tally(9_999), tally(2, 1));
+        assert_eq!(b.tally(10_000), tally(1, 0));
         assert_eq!(b.tally(20_000), Tally::default());
     }
 }

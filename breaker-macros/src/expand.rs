@@ -194,7 +194,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             let p_at = private_at(path.span());
             quote_spanned!(path.span()=> #p_at::classifier(&#shape, #path))
         }
-        None => quote!(#p::transient),
+        None => quote!(#p::Verdict::transient),
     };
     let is_async = cb.item.sig.asyncness.is_some();
     let user_stmts = &cb.item.block.stmts;
