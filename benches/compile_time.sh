@@ -20,18 +20,18 @@ edition = "2024"
 publish = false
 
 [dependencies]
-breaker = { path = "$root" }
+breakerbox = { path = "$root" }
 
 [workspace]
 TOML
   {
     echo '#![allow(dead_code)]'
-    echo 'use breaker::Rejected;'
+    echo 'use breakerbox::Rejected;'
     echo '#[derive(Debug)] pub struct Error;'
     echo 'impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }'
     for i in $(seq 1 "$n"); do
       if [ "$variant" = annotated ]; then
-        echo "#[breaker::circuit_breaker(threshold = 5, attempts = 3, retry = \"per_call\", backoff = \"100ms..2s\")]"
+        echo "#[breakerbox::circuit_breaker(threshold = 5, attempts = 3, retry = \"per_call\", backoff = \"100ms..2s\")]"
       fi
       echo "pub async fn call_$i(id: u64) -> Result<u64, Error> { if id == $i { Err(Error) } else { Ok(id + $i) } }"
     done

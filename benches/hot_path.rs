@@ -28,7 +28,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use breaker::{
+use breakerbox::{
     Breaker, CallPolicy, Config, ConfigBuilder, Permit, Rejected, Reset, TimedOut, Verdict, Window,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -187,17 +187,21 @@ static HALF_OPEN: Breaker = Breaker::new(config(
 ));
 
 // The same operation behind the attribute, one breaker per fn (what users write).
-#[breaker::circuit_breaker(name = "bench.annotated.consecutive")]
+#[breakerbox::circuit_breaker(name = "bench.annotated.consecutive")]
 fn annotated_consecutive() -> Result<u64, Error> {
     op()
 }
 
-#[breaker::circuit_breaker(name = "bench.annotated.count_window", failure_rate = 50, window = 100)]
+#[breakerbox::circuit_breaker(
+    name = "bench.annotated.count_window",
+    failure_rate = 50,
+    window = 100
+)]
 fn annotated_count_window() -> Result<u64, Error> {
     op()
 }
 
-#[breaker::circuit_breaker(
+#[breakerbox::circuit_breaker(
     name = "bench.annotated.time_window",
     failure_rate = 50,
     window = "60s"
@@ -206,12 +210,12 @@ fn annotated_time_window() -> Result<u64, Error> {
     op()
 }
 
-#[breaker::circuit_breaker(name = "bench.annotated.async")]
+#[breakerbox::circuit_breaker(name = "bench.annotated.async")]
 async fn annotated_async() -> Result<u64, Error> {
     op()
 }
 
-#[breaker::circuit_breaker(name = "bench.annotated.open", threshold = 1, reset = "1h")]
+#[breakerbox::circuit_breaker(name = "bench.annotated.open", threshold = 1, reset = "1h")]
 fn annotated_open(fail: bool) -> Result<u64, Error> {
     if fail { failing_op() } else { op() }
 }

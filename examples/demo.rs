@@ -15,7 +15,7 @@
 #[path = "demo/scenario.rs"]
 mod scenario;
 
-use breaker::{Breaker, TripPolicy};
+use breakerbox::{Breaker, TripPolicy};
 use scenario::{Outcome, Phase, PhaseRecord, Report, Run, SCRIPT};
 
 #[tokio::main(flavor = "current_thread")]
@@ -25,9 +25,9 @@ async fn main() -> std::io::Result<()> {
     print_calls(&report);
     print_timeline(&report);
     print_counts(&report);
-    println!("The registry at the end (`println!(\"{{}}\", breaker::registry())`):");
+    println!("The registry at the end (`println!(\"{{}}\", breakerbox::registry())`):");
     println!();
-    print!("{}", indent(&breaker::registry().to_string()));
+    print!("{}", indent(&breakerbox::registry().to_string()));
     println!();
     println!("Finished in {:.1} s.", report.took.as_secs_f64());
     Ok(())
@@ -40,7 +40,7 @@ fn print_intro() {
     println!("#[circuit_breaker] attributes differ only in `retry`:");
     println!();
     for name in [scenario::PER_ATTEMPT, scenario::PER_CALL] {
-        let breaker = breaker::registry()
+        let breaker = breakerbox::registry()
             .get(name)
             .expect("the scenario declares it");
         println!("  {name:<20}  {}", settings(breaker));
@@ -132,7 +132,7 @@ fn outcomes(record: &PhaseRecord) -> String {
 }
 
 fn print_timeline(report: &Report) {
-    println!("State transitions, from `breaker::registry().subscribe()`:");
+    println!("State transitions, from `breakerbox::registry().subscribe()`:");
     println!();
     println!(
         "  {:>6}  {:<19} {:<10} {:<20} why",

@@ -8,7 +8,7 @@
 //! failure is; `#[circuit_breaker]` makes you say it.
 //!
 //! ```
-//! use breaker::{Rejected, circuit_breaker};
+//! use breakerbox::{Rejected, circuit_breaker};
 //!
 //! #[derive(Debug)]
 //! enum ApiError {
@@ -31,7 +31,7 @@
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
 //! assert_eq!(fetch_user(7).await.unwrap(), "user 7");
-//! let breaker = breaker::registry().get(concat!(module_path!(), "::fetch_user")).unwrap();
+//! let breaker = breakerbox::registry().get(concat!(module_path!(), "::fetch_user")).unwrap();
 //! assert_eq!(breaker.metrics().successes, 1);
 //! # }
 //! ```
@@ -62,7 +62,7 @@
 //!
 //! ```
 //! use std::sync::atomic::{AtomicU32, Ordering};
-//! use breaker::{Rejected, State, circuit_breaker};
+//! use breakerbox::{Rejected, State, circuit_breaker};
 //! # #[derive(Debug)] pub struct Down;
 //! # #[derive(Debug)] pub enum Error { Down, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
@@ -84,7 +84,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
-//! let state = |f: &str| breaker::registry().get(&format!("{}::{f}", module_path!())).unwrap().state();
+//! let state = |f: &str| breakerbox::registry().get(&format!("{}::{f}", module_path!())).unwrap().state();
 //! while state("per_attempt") != State::Open {
 //!     let _ = per_attempt().await;
 //! }
@@ -99,7 +99,7 @@
 //! Leaving the choice out is a compile error whose message does this arithmetic with your numbers:
 //!
 //! ```compile_fail
-//! # use breaker::{Rejected, circuit_breaker};
+//! # use breakerbox::{Rejected, circuit_breaker};
 //! # #[derive(Debug)] pub struct Error;
 //! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
 //! // error: `attempts = 3` needs `retry = "per_attempt"` or `retry = "per_call"` to say what the
@@ -134,11 +134,12 @@
 //! | [`jitter`](#backoff-and-jitter) | call | `true` / `false`: waits drawn from `[0, backoff]` | `true` |
 //! | [`timeout`](#timeout) | call | deadline of each attempt, `async fn` only | none |
 //! | [`classify`](#classify) | call | path to `fn(&E) -> Verdict` | every `Err` is `Transient` |
+//! | [`crate`](#crate) | - | path of this crate, as a string | `"::breakerbox"` |
 //!
 //! The examples below share this error type:
 //!
 //! ```
-//! use breaker::{Rejected, TimedOut};
+//! use breakerbox::{Rejected, TimedOut};
 //!
 //! #[derive(Debug)]
 //! pub enum Error {
@@ -168,7 +169,7 @@
 //! share a fn name need a `name` each.
 //!
 //! ```
-//! # use breaker::{Rejected, circuit_breaker};
+//! # use breakerbox::{Rejected, circuit_breaker};
 //! # #[derive(Debug)] pub struct Error;
 //! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
 //! #[circuit_breaker(name = "users-api")]
@@ -177,7 +178,7 @@
 //! }
 //!
 //! // Listed before its first call.
-//! assert!(breaker::registry().get("users-api").is_some());
+//! assert!(breakerbox::registry().get("users-api").is_some());
 //! # let _ = get_user(1);
 //! ```
 //!
@@ -186,7 +187,7 @@
 //! Recorded failures in a row that open the breaker; a success starts the count again.
 //!
 //! ```
-//! # use breaker::{Rejected, State, circuit_breaker};
+//! # use breakerbox::{Rejected, State, circuit_breaker};
 //! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! #[circuit_breaker(name = "flaky", threshold = 2)]
@@ -196,7 +197,7 @@
 //!
 //! let _ = flaky();
 //! let _ = flaky();
-//! assert_eq!(breaker::registry().get("flaky").unwrap().state(), State::Open);
+//! assert_eq!(breakerbox::registry().get("flaky").unwrap().state(), State::Open);
 //! assert!(matches!(flaky(), Err(Error::Rejected(_))));
 //! ```
 //!
@@ -207,7 +208,7 @@
 //! outcomes of the last T). `threshold` and `failure_rate` are two policies: give one.
 //!
 //! ```
-//! # use breaker::{Rejected, State, circuit_breaker};
+//! # use breakerbox::{Rejected, State, circuit_breaker};
 //! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! #[circuit_breaker(name = "search", failure_rate = 50, window = 10, min_calls = 4)]
@@ -218,14 +219,14 @@
 //! let _ = search(true);
 //! let _ = search(false);
 //! let _ = search(true);
-//! let search_breaker = breaker::registry().get("search").unwrap();
+//! let search_breaker = breakerbox::registry().get("search").unwrap();
 //! assert_eq!(search_breaker.state(), State::Closed); // 3 outcomes: not judged yet
 //! let _ = search(false); // 2 failures of 4: 50%
 //! assert_eq!(search_breaker.state(), State::Open);
 //! ```
 //!
 //! ```
-//! # use breaker::{Rejected, circuit_breaker};
+//! # use breakerbox::{Rejected, circuit_breaker};
 //! # #[derive(Debug)] pub struct Error;
 //! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
 //! // The outcomes of the last minute.
@@ -243,7 +244,7 @@
 //!
 //! ```
 //! # use std::time::Duration;
-//! # use breaker::{Rejected, State, circuit_breaker};
+//! # use breakerbox::{Rejected, State, circuit_breaker};
 //! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! #[circuit_breaker(name = "inventory", threshold = 1, reset = "1s..8s")]
@@ -253,7 +254,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
-//! let b = breaker::registry().get("inventory").unwrap();
+//! let b = breakerbox::registry().get("inventory").unwrap();
 //! let _ = inventory().await;
 //! assert_eq!(b.remaining_open(), Some(Duration::from_secs(1)));
 //! tokio::time::advance(Duration::from_secs(1)).await;
@@ -270,7 +271,7 @@
 //! ```
 //! # use std::time::Duration;
 //! # use std::sync::atomic::{AtomicBool, Ordering};
-//! # use breaker::{Rejected, State, circuit_breaker};
+//! # use breakerbox::{Rejected, State, circuit_breaker};
 //! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! static UP: AtomicBool = AtomicBool::new(false);
@@ -282,7 +283,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
-//! let b = breaker::registry().get("ledger").unwrap();
+//! let b = breakerbox::registry().get("ledger").unwrap();
 //! let _ = ledger().await;
 //! UP.store(true, Ordering::Relaxed);
 //! tokio::time::advance(Duration::from_secs(1)).await;
@@ -300,12 +301,12 @@
 //! the fn; the call keys stay per fn.
 //!
 //! ```
-//! # use breaker::{Rejected, State, circuit_breaker, shared_breaker};
+//! # use breakerbox::{Rejected, State, circuit_breaker, shared_breaker};
 //! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! /// The payments service.
 //! #[shared_breaker(threshold = 2, reset = "1s..60s")]
-//! pub static PAYMENTS: breaker::Breaker;
+//! pub static PAYMENTS: breakerbox::Breaker;
 //!
 //! #[circuit_breaker(shared = PAYMENTS, attempts = 3, retry = "per_call", backoff = "1ms")]
 //! async fn charge(cents: u64) -> Result<u64, Error> {
@@ -336,7 +337,7 @@
 //!
 //! ```
 //! # use std::sync::atomic::{AtomicU32, Ordering};
-//! # use breaker::{Rejected, circuit_breaker};
+//! # use breakerbox::{Rejected, circuit_breaker};
 //! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! static TRIES: AtomicU32 = AtomicU32::new(0);
@@ -352,7 +353,7 @@
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
 //! assert_eq!(upload(vec![1, 2, 3]).await.unwrap(), 3);
-//! let m = breaker::registry().get("upload").unwrap().metrics();
+//! let m = breakerbox::registry().get("upload").unwrap().metrics();
 //! assert_eq!((m.successes, m.failures, m.retries), (1, 0, 2)); // per_call: one success
 //! # }
 //! ```
@@ -366,7 +367,7 @@
 //! ```
 //! # use std::sync::atomic::{AtomicU32, Ordering};
 //! # use std::time::Duration;
-//! # use breaker::{Rejected, circuit_breaker};
+//! # use breakerbox::{Rejected, circuit_breaker};
 //! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! #[circuit_breaker(attempts = 4, retry = "per_attempt", threshold = 10, backoff = "100ms..250ms", jitter = false)]
@@ -390,7 +391,7 @@
 //!
 //! ```
 //! # use std::time::Duration;
-//! # use breaker::{Rejected, TimedOut, circuit_breaker};
+//! # use breakerbox::{Rejected, TimedOut, circuit_breaker};
 //! # #[derive(Debug)] pub enum Error { Rejected(Rejected), TimedOut(TimedOut) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! # impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
@@ -403,7 +404,7 @@
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
 //! assert!(matches!(report().await, Err(Error::TimedOut(t)) if t.after() == Duration::from_secs(2)));
-//! assert_eq!(breaker::registry().get("report").unwrap().metrics().timeouts, 1);
+//! assert_eq!(breakerbox::registry().get("report").unwrap().metrics().timeouts, 1);
 //! # }
 //! ```
 //!
@@ -414,7 +415,7 @@
 //! recorded nor retried. Without `classify`, every `Err` is `Transient`.
 //!
 //! ```
-//! # use breaker::{Rejected, Verdict, circuit_breaker};
+//! # use breakerbox::{Rejected, Verdict, circuit_breaker};
 //! # #[derive(Debug)] pub enum Error { Unavailable, NotFound, Rejected(Rejected) }
 //! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 //! fn classify(error: &Error) -> Verdict {
@@ -430,8 +431,38 @@
 //! }
 //!
 //! let _ = profile(404);
-//! let m = breaker::registry().get("profiles").unwrap().metrics();
+//! let m = breakerbox::registry().get("profiles").unwrap().metrics();
 //! assert_eq!((m.ignored, m.failures), (1, 0));
+//! ```
+//!
+//! ## `crate`
+//!
+//! The generated code names this crate as `::breakerbox`. A crate that depends on it under another
+//! name (`bb = { package = "breakerbox", .. }` in Cargo.toml), or reaches it through a crate that
+//! re-exports it, says where it is, on both attributes; without it, a renamed dependency is a
+//! compile error that names the `crate = ".."` to write.
+//!
+//! ```
+//! # use breakerbox::{Rejected, circuit_breaker, shared_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! mod framework {
+//!     // A crate of yours that re-exports this one.
+//!     pub mod resilience {
+//!         pub use breakerbox::*;
+//!     }
+//! }
+//!
+//! #[shared_breaker(crate = "framework::resilience", threshold = 3)]
+//! static SEARCH: breakerbox::Breaker;
+//!
+//! #[circuit_breaker(crate = "framework::resilience", shared = SEARCH)]
+//! fn search(q: &str) -> Result<usize, Error> {
+//!     Ok(q.len())
+//! }
+//!
+//! assert_eq!(search("rust").unwrap(), 4);
+//! assert_eq!(SEARCH.metrics().successes, 1);
 //! ```
 //!
 //! # Rejected at compile time
@@ -458,7 +489,7 @@
 //!     rejection arrives as an error of kind `Other`, a timeout as kind `TimedOut`.
 //!
 //! ```compile_fail
-//! # use breaker::{Rejected, circuit_breaker};
+//! # use breakerbox::{Rejected, circuit_breaker};
 //! # #[derive(Debug)] pub struct Error;
 //! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
 //! // error: unknown key `treshold`; did you mean `threshold`?
@@ -470,7 +501,7 @@
 //! ```
 //!
 //! ```compile_fail
-//! # use breaker::circuit_breaker;
+//! # use breakerbox::circuit_breaker;
 //! // error: `#[circuit_breaker]` needs a fn that returns `Result<T, E>`, not `u32`
 //! #[circuit_breaker(threshold = 5)]
 //! fn count() -> u32 {
@@ -493,9 +524,9 @@
 //!
 //! | what | kind | level | target | name | fields |
 //! |---|---|---|---|---|---|
-//! | a breaker opened | event | `WARN` | `breaker` | - | `breaker`, `from`, `to` (`"open"`), `reason`, `message` |
-//! | any other transition | event | `INFO` | `breaker` | - | `breaker`, `from`, `to`, `reason`, `message` |
-//! | one attempt of a call | span | `DEBUG` | `breaker` | `breaker.attempt` | `breaker`, `attempt` (from 1), `attempts` |
+//! | a breaker opened | event | `WARN` | `breakerbox` | - | `breaker`, `from`, `to` (`"open"`), `reason`, `message` |
+//! | any other transition | event | `INFO` | `breakerbox` | - | `breaker`, `from`, `to`, `reason`, `message` |
+//! | one attempt of a call | span | `DEBUG` | `breakerbox` | `breaker.attempt` | `breaker`, `attempt` (from 1), `attempts` |
 //!
 //! States are written `closed`, `open`, `half_open`, `forced_open`, `disabled` ([`State::as_str`]);
 //! reasons `consecutive_failures`, `failure_rate`, `reset_elapsed`, `probe_failed`,

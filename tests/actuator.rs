@@ -14,7 +14,7 @@ mod shop;
 
 use axum::body::Bytes;
 use axum::http::{Method, Request, StatusCode, header};
-use breaker::State;
+use breakerbox::State;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;

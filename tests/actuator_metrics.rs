@@ -21,7 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 /// A breaker of this test alone, so its counts in the scrape are exact.
-#[breaker::circuit_breaker(name = "actuator.scraped", threshold = 3)]
+#[breakerbox::circuit_breaker(name = "actuator.scraped", threshold = 3)]
 fn scraped(ok: bool) -> Result<(), shop::ShopError> {
     if ok {
         Ok(())
@@ -85,7 +85,7 @@ async fn metrics_in_prometheus_text() {
         "{text}"
     );
 
-    breaker::registry()
+    breakerbox::registry()
         .get("actuator.scraped")
         .unwrap()
         .force_open();

@@ -13,7 +13,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use breaker::{
+use breakerbox::{
     Backoff, Breaker, CallPolicy, Config, ConfigBuilder, Granularity, Rejected, Reset, State,
     TimedOut, Verdict, Window,
 };
@@ -454,7 +454,7 @@ fn open_close_cycles_retain_nothing() {
     ));
     // A subscriber that never reads: every transition lands in the event ring, which overwrites its
     // oldest entries in place.
-    let _events = breaker::registry().subscribe();
+    let _events = breakerbox::registry().subscribe();
 
     let cycle = || {
         CYCLED.force_open();
@@ -489,7 +489,7 @@ fn open_close_cycles_retain_nothing() {
 
 // ---- through the attribute ----
 
-#[breaker::circuit_breaker(name = "alloc.annotated.sync", threshold = 1_000_000)]
+#[breakerbox::circuit_breaker(name = "alloc.annotated.sync", threshold = 1_000_000)]
 fn annotated_sync(ok: bool) -> Result<u32, Error> {
     if std::hint::black_box(ok) {
         Ok(7)
@@ -498,7 +498,7 @@ fn annotated_sync(ok: bool) -> Result<u32, Error> {
     }
 }
 
-#[breaker::circuit_breaker(
+#[breakerbox::circuit_breaker(
     name = "alloc.annotated.async",
     attempts = 3,
     retry = "per_attempt",
@@ -514,7 +514,7 @@ async fn annotated_async(attempt: &std::cell::Cell<u32>) -> Result<u32, Error> {
     }
 }
 
-#[breaker::circuit_breaker(name = "alloc.annotated.open", threshold = 1, reset = "1h")]
+#[breakerbox::circuit_breaker(name = "alloc.annotated.open", threshold = 1, reset = "1h")]
 fn annotated_open() -> Result<u32, Error> {
     Err(Error::Down)
 }
@@ -546,7 +546,7 @@ fn annotated_fns_allocate_nothing() {
         }
         assert_eq!(meter.stop(), NONE, "async retried call");
     });
-    let m = breaker::registry()
+    let m = breakerbox::registry()
         .get("alloc.annotated.async")
         .unwrap()
         .metrics();

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use breaker::{Rejected, circuit_breaker};
+use breakerbox::{Rejected, circuit_breaker};
 
 #[derive(Debug, PartialEq)]
 enum ApiError {

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use breaker::{Rejected, State, circuit_breaker};
+use breakerbox::{Rejected, State, circuit_breaker};
 use tokio::time::Instant;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -171,9 +171,9 @@ async fn per_call_probe_makes_one_attempt() {
 }
 
 /// The breaker of an annotated fn, by the default name `module_path::fn_name`.
-fn breaker_of(function: &str) -> &'static breaker::Breaker {
+fn breaker_of(function: &str) -> &'static breakerbox::Breaker {
     let name = format!("{}::{function}", module_path!());
-    breaker::registry()
+    breakerbox::registry()
         .get(&name)
         .unwrap_or_else(|| panic!("no breaker named {name}"))
 }

@@ -1,6 +1,6 @@
 //! Every annotated fn's breaker is in the registry from process start, before its first call.
 
-use breaker::{Granularity, Rejected, State, circuit_breaker};
+use breakerbox::{Granularity, Rejected, State, circuit_breaker};
 
 #[derive(Debug)]
 pub struct Error;
@@ -29,7 +29,7 @@ pub fn named() -> Result<(), Error> {
 #[test]
 fn listed_before_the_first_call_under_the_default_name() {
     let name = concat!(module_path!(), "::never_called");
-    let breaker = breaker::registry()
+    let breaker = breakerbox::registry()
         .get(name)
         .expect("listed before any call");
     assert_eq!(breaker.name(), name);
@@ -37,7 +37,7 @@ fn listed_before_the_first_call_under_the_default_name() {
     assert_eq!(breaker.metrics().admitted, 0);
     assert_eq!(
         breaker.config().policy(),
-        breaker::TripPolicy::Consecutive { threshold: 7 }
+        breakerbox::TripPolicy::Consecutive { threshold: 7 }
     );
     let sites = breaker.call_sites();
     assert_eq!(sites.len(), 1);
@@ -53,11 +53,11 @@ fn listed_before_the_first_call_under_the_default_name() {
 
 #[test]
 fn listed_under_its_given_name() {
-    let breaker = breaker::registry()
+    let breaker = breakerbox::registry()
         .get("registry-test-inventory")
         .expect("listed by its name");
     assert!(
-        breaker::registry()
+        breakerbox::registry()
             .get(concat!(module_path!(), "::named"))
             .is_none()
     );
@@ -83,7 +83,7 @@ pub async fn tabled(fail: bool) -> Result<(), Error> {
 #[tokio::test(start_paused = true)]
 async fn the_registry_prints_a_table() {
     let _ = tabled(false).await;
-    let table = breaker::registry().to_string();
+    let table = breakerbox::registry().to_string();
     let row = |name: &str| {
         table
             .lines()
@@ -100,7 +100,7 @@ async fn the_registry_prints_a_table() {
     );
     let _ = tabled(true).await; // 1 of 2 failed: 50 %
     let _ = tabled(true).await; // rejected
-    let table = breaker::registry().to_string();
+    let table = breakerbox::registry().to_string();
     let line = table
         .lines()
         .find(|l| l.starts_with("registry-test-table"))

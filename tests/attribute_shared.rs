@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use breaker::{Rejected, State, circuit_breaker, shared_breaker};
+use breakerbox::{Rejected, State, circuit_breaker, shared_breaker};
 
 #[derive(Debug, Clone, PartialEq)]
 enum PayError {
@@ -18,7 +18,7 @@ impl From<Rejected> for PayError {
 
 /// The payments service, whichever endpoint is called.
 #[shared_breaker(threshold = 4, reset = "30s")]
-pub static PAYMENTS: breaker::Breaker;
+pub static PAYMENTS: breakerbox::Breaker;
 
 static RUNS: AtomicU32 = AtomicU32::new(0);
 

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use breaker::{Rejected, State, TimedOut, Verdict, circuit_breaker};
+use breakerbox::{Rejected, State, TimedOut, Verdict, circuit_breaker};
 
 #[derive(Debug, Clone, PartialEq)]
 enum ApiError {
@@ -37,9 +37,9 @@ fn classify(error: &ApiError) -> Verdict {
     }
 }
 
-fn breaker_of(function: &str) -> &'static breaker::Breaker {
+fn breaker_of(function: &str) -> &'static breakerbox::Breaker {
     let name = format!("{}::{function}", module_path!());
-    breaker::registry()
+    breakerbox::registry()
         .get(&name)
         .unwrap_or_else(|| panic!("no breaker named {name}"))
 }

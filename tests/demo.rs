@@ -12,7 +12,7 @@ mod scenario;
 
 use std::sync::OnceLock;
 
-use breaker::{Metrics, Reason, State, TripPolicy};
+use breakerbox::{Metrics, Reason, State, TripPolicy};
 use scenario::{CallRecord, Outcome, Phase, Report, Run, SCRIPT};
 
 /// The scenario plays once per process: its breakers are process-wide.

@@ -1,7 +1,7 @@
 //! `subscribe()`: one event per transition, and a subscriber that never reads costs callers
 //! nothing. (Its own test binary, so no other test's transitions reach these subscribers.)
 
-use breaker::{EVENTS_CAPACITY, Lagged, Reason, Rejected, State, circuit_breaker, registry};
+use breakerbox::{EVENTS_CAPACITY, Lagged, Reason, Rejected, State, circuit_breaker, registry};
 
 #[derive(Debug, PartialEq)]
 pub enum Error {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use breaker::{Rejected, TimedOut, Verdict, circuit_breaker, registry};
+use breakerbox::{Rejected, TimedOut, Verdict, circuit_breaker, registry};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, Key, KeyName, Metadata, Recorder, SharedString,
     Unit,
@@ -187,7 +187,7 @@ async fn counters_and_gauge_after_a_scripted_sequence() {
     }
     assert_eq!(
         recording.gauge("breaker_state", name),
-        breaker::state_gauge(breaker::State::Open)
+        breakerbox::state_gauge(breakerbox::State::Open)
     );
 
     registry().get(name).unwrap().force_open();

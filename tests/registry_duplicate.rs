@@ -1,7 +1,7 @@
 //! Two breakers with one name are a programming error, reported on the registry's first use with
 //! both source locations. (Its own test binary: the panic poisons this process's registry.)
 
-use breaker::{Rejected, circuit_breaker};
+use breakerbox::{Rejected, circuit_breaker};
 
 #[derive(Debug)]
 pub struct Error;
@@ -25,7 +25,7 @@ pub fn count_items() -> Result<(), Error> {
 #[test]
 fn duplicate_names_panic_naming_both_locations() {
     let panic =
-        std::panic::catch_unwind(breaker::registry).expect_err("duplicate names must panic");
+        std::panic::catch_unwind(breakerbox::registry).expect_err("duplicate names must panic");
     let message = panic
         .downcast_ref::<String>()
         .expect("a formatted message")

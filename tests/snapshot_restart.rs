@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use breaker::{
+use breakerbox::{
     Rejected, RestoreError, SNAPSHOT_FORMAT, Snapshot, State, circuit_breaker, registry,
 };
 

@@ -1,4 +1,4 @@
-//! The `tracing` output is part of the API: transition events (target `breaker`, WARN when a
+//! The `tracing` output is part of the API: transition events (target `breakerbox`, WARN when a
 //! breaker opens, INFO otherwise, fields `breaker`, `from`, `to`, `reason`) and one DEBUG span per
 //! attempt (`breaker.attempt`, fields `breaker`, `attempt`, `attempts`). Checked with a capturing
 //! subscriber.
@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use breaker::{Rejected, circuit_breaker};
+use breakerbox::{Rejected, circuit_breaker};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -113,7 +113,7 @@ fn transitions_and_attempts_are_traced_with_stable_names_and_fields() {
     let capture = Capture::default();
     tracing::subscriber::with_default(capture.clone(), || {
         let _ = traced(); // two failed attempts: the second opens the breaker
-        breaker::registry().get("traced").unwrap().reset();
+        breakerbox::registry().get("traced").unwrap().reset();
     });
     let seen = capture.seen.lock().unwrap().clone();
 
@@ -122,7 +122,7 @@ fn transitions_and_attempts_are_traced_with_stable_names_and_fields() {
     for (i, span) in spans.iter().enumerate() {
         assert_eq!(
             (span.name.as_str(), span.level, span.target.as_str()),
-            ("breaker.attempt", Level::DEBUG, "breaker")
+            ("breaker.attempt", Level::DEBUG, "breakerbox")
         );
         assert_eq!(span.field("breaker"), Some("traced"));
         assert_eq!(span.field("attempt"), Some((i + 1).to_string().as_str()));
@@ -131,7 +131,7 @@ fn transitions_and_attempts_are_traced_with_stable_names_and_fields() {
 
     let events: Vec<&Captured> = seen
         .iter()
-        .filter(|c| c.kind == "event" && c.target == "breaker")
+        .filter(|c| c.kind == "event" && c.target == "breakerbox")
         .collect();
     assert_eq!(events.len(), 2, "{seen:#?}");
     let (opened, reset) = (events[0], events[1]);

@@ -10,6 +10,22 @@ pub use ::core;
 pub use ::linkme;
 pub use ::std;
 
+pub use crate::__breaker_register as register;
+
+/// Puts a static in one of the registry's link-time slices. A macro of this crate rather than
+/// `#[linkme::distributed_slice]` written in the expansion: `$crate` finds `linkme` whatever the
+/// user's crate calls the facade, and a facade that cannot be found is one error (on the import
+/// the expansion starts with), not a second one about `linkme`'s helper attribute.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __breaker_register {
+    ($slice:ident, $name:ident: $ty:ty = $value:expr) => {
+        #[$crate::__private::linkme::distributed_slice($crate::__private::$slice)]
+        #[linkme(crate = $crate::__private::linkme)]
+        static $name: $ty = $value;
+    };
+}
+
 pub use crate::registry::{BREAKERS, CALL_SITES};
 pub use crate::{
     Backoff, Breaker, Call, CallPolicy, CallSite, Config, Granularity, Next, Permit, Rejected,
@@ -54,7 +70,7 @@ pub fn timeout<F: IntoFuture>(limit: Duration, attempt: F) -> tokio::time::Timeo
     message = "`#[circuit_breaker]` needs a fn that returns `Result<T, E>`, not `{Self}`",
     label = "this fn returns `{Self}`",
     note = "the breaker records `Err` as a failure; return a `Result` whose error type implements \
-            `From<breaker::Rejected>`"
+            `From<breakerbox::Rejected>`"
 )]
 pub trait IsResult {
     /// The success type.
@@ -113,10 +129,10 @@ impl<T, E> Shape<T, E> {
 
 /// The error type must be able to carry a rejection (DESIGN rule 10).
 #[diagnostic::on_unimplemented(
-    message = "the error type `{Self}` cannot hold a `breaker::Rejected`",
-    label = "`{Self}` needs `impl From<breaker::Rejected> for {Self}`",
+    message = "the error type `{Self}` cannot hold a `breakerbox::Rejected`",
+    label = "`{Self}` needs `impl From<breakerbox::Rejected> for {Self}`",
     note = "when the breaker refuses a call, the fn returns `Err(Rejected.into())`; add a variant \
-            such as `Unavailable(breaker::Rejected)` and implement `From<breaker::Rejected>`"
+            such as `Unavailable(breakerbox::Rejected)` and implement `From<breakerbox::Rejected>`"
 )]
 pub trait HoldsRejection: From<Rejected> {}
 
@@ -124,10 +140,10 @@ impl<E: From<Rejected>> HoldsRejection for E {}
 
 /// The error type must be able to carry an attempt timeout when `timeout` is set.
 #[diagnostic::on_unimplemented(
-    message = "the error type `{Self}` cannot hold a `breaker::TimedOut`",
-    label = "`{Self}` needs `impl From<breaker::TimedOut> for {Self}` because `timeout` is set",
+    message = "the error type `{Self}` cannot hold a `breakerbox::TimedOut`",
+    label = "`{Self}` needs `impl From<breakerbox::TimedOut> for {Self}` because `timeout` is set",
     note = "an attempt that misses its `timeout` returns `Err(TimedOut.into())`; add a variant such \
-            as `TimedOut(breaker::TimedOut)` and implement `From<breaker::TimedOut>`"
+            as `TimedOut(breakerbox::TimedOut)` and implement `From<breakerbox::TimedOut>`"
 )]
 pub trait HoldsTimeout: From<TimedOut> {}
 

@@ -164,7 +164,7 @@ pub(crate) fn attempt_span(
 #[inline(never)]
 fn debug_span(breaker: &Breaker, attempt: u32, policy: &CallPolicy) -> tracing::Span {
     tracing::debug_span!(
-        target: "breaker",
+        target: "breakerbox",
         "breaker.attempt",
         breaker = breaker.name(),
         attempt = attempt,

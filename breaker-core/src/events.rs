@@ -118,7 +118,7 @@ pub(crate) fn announce(transition: Transition) {
     } = transition;
     if to == State::Open {
         tracing::warn!(
-            target: "breaker",
+            target: "breakerbox",
             breaker,
             from = from.as_str(),
             to = to.as_str(),
@@ -127,7 +127,7 @@ pub(crate) fn announce(transition: Transition) {
         );
     } else {
         tracing::info!(
-            target: "breaker",
+            target: "breakerbox",
             breaker,
             from = from.as_str(),
             to = to.as_str(),

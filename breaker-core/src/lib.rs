@@ -1,7 +1,7 @@
-//! The runtime of [`breaker`](https://docs.rs/breaker): the circuit breaker state machine, its trip
+//! The runtime of [`breakerbox`](https://docs.rs/breakerbox): the circuit breaker state machine, its trip
 //! policies, the retry driver, the registry and the transition events.
 //!
-//! Most programs use it through the `breaker` crate's `#[circuit_breaker]` attribute; everything the
+//! Most programs use it through the `breakerbox` crate's `#[circuit_breaker]` attribute; everything the
 //! attribute expresses is also reachable here by hand: [`Config`] and [`Breaker::try_acquire`] for a
 //! breaker, [`CallPolicy::run`] for retry under a breaker.
 #![warn(

@@ -51,11 +51,13 @@ impl Attribute {
     }
 }
 
-/// What a key configures: the breaker (service-scoped) or each call (call-scoped).
+/// What a key configures: the breaker (service-scoped), each call (call-scoped), or the expansion
+/// itself (`crate`, allowed on both attributes and beside `shared`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
     Breaker,
     Call,
+    Expansion,
 }
 
 /// Every key, its scope, and an example of a value, used in messages.
@@ -74,6 +76,7 @@ pub(crate) const KEYS: &[(&str, Scope, &str)] = &[
     ("jitter", Scope::Call, "jitter = false"),
     ("timeout", Scope::Call, "timeout = \"2s\""),
     ("classify", Scope::Call, "classify = classify_error"),
+    ("crate", Scope::Expansion, "crate = \"::breakerbox\""),
 ];
 
 fn example(key: &str) -> &'static str {
@@ -126,6 +129,7 @@ pub(crate) struct Args {
     pub(crate) jitter: Option<Arg<bool>>,
     pub(crate) timeout: Option<Arg<u64>>,
     pub(crate) classify: Option<Arg<syn::Path>>,
+    pub(crate) krate: Option<Arg<syn::Path>>,
     /// Every known key given, its value valid or not: the checks of combinations go by these, so
     /// a bad value is reported once, not again as a missing key.
     pub(crate) given: Vec<Ident>,
@@ -231,6 +235,9 @@ impl Args {
             "classify" => value
                 .path()
                 .map(|v| set(&mut self.classify, value.arg(v), errors)),
+            "crate" => value
+                .crate_path()
+                .map(|v| set(&mut self.krate, value.arg(v), errors)),
             _ => unreachable!("every key of `KEYS` is matched"),
         };
         if let Err(error) = result {
@@ -292,7 +299,7 @@ fn unknown_key(name: &str, attribute: Attribute) -> String {
                 .iter()
                 .filter(|(k, scope, _)| match attribute {
                     Attribute::CircuitBreaker => true,
-                    Attribute::SharedBreaker => *scope == Scope::Breaker && *k != "shared",
+                    Attribute::SharedBreaker => *scope != Scope::Call && *k != "shared",
                 })
                 .map(|(k, ..)| format!("`{k}`"))
                 .collect();
@@ -469,8 +476,31 @@ impl Value<'_> {
             _ if self.name == "shared" => {
                 Err(self.wrong_kind("a path to a `#[shared_breaker]` static"))
             }
-            _ => Err(self.wrong_kind("a path to a fn `fn(&E) -> breaker::Verdict`")),
+            _ => Err(self.wrong_kind("a path to a fn `fn(&E) -> breakerbox::Verdict`")),
         }
+    }
+
+    /// The facade's path, as a string (as serde's `crate` takes it): `"::breakerbox"`,
+    /// `"bb"`, `"my_framework::breakerbox"`. Its tokens carry the literal's span, so a path that
+    /// does not resolve is reported on the user's string.
+    fn crate_path(&self) -> syn::Result<syn::Path> {
+        if let Expr::Path(ExprPath { path, .. }) = self.expr {
+            let text = quote::ToTokens::to_token_stream(path)
+                .to_string()
+                .replace(' ', "");
+            return Err(self.error(format!(
+                "expected the path as a string: write `crate = \"{text}\"`"
+            )));
+        }
+        let (text, span) = self.string()?;
+        let mut path: syn::Path = syn::parse_str(&text).map_err(|_| {
+            self.error(format!(
+                "cannot read `\"{text}\"` as a path to the `breakerbox` crate; e.g. \
+                 `crate = \"::breakerbox\"` or `crate = \"my_framework::breakerbox\"`"
+            ))
+        })?;
+        respan(&mut path, span);
+        Ok(path)
     }
 
     fn granularity(&self) -> syn::Result<Granularity> {
@@ -594,6 +624,20 @@ fn parse_duration(text: &str) -> Result<u64, String> {
                  shorter one"
             )
         })
+}
+
+/// Gives every token of `path` the span `span`.
+fn respan(path: &mut syn::Path, span: Span) {
+    if let Some(colon) = &mut path.leading_colon {
+        colon.spans = [span, span];
+    }
+    for pair in path.segments.pairs_mut() {
+        let (segment, punct) = pair.into_tuple();
+        segment.ident.set_span(span);
+        if let Some(punct) = punct {
+            punct.spans = [span, span];
+        }
+    }
 }
 
 /// The span covering an expression; a literal's own span when it is one token.

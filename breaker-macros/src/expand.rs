@@ -1,7 +1,10 @@
 //! Expansion: code written from validated data only.
 //!
-//! Everything is named by absolute path through `::breaker::__private`, `core` included, so a
-//! crate with `#![no_implicit_prelude]`, its own `Result` or a module named `core` compiles.
+//! Everything is named through one import, `use ::breakerbox::__private as __breaker_private;` (or
+//! the path given with `crate = "..."`), `core` included, so a crate with
+//! `#![no_implicit_prelude]`, its own `Result` or a module named `core` compiles. Going through one
+//! import also means that a facade the compiler cannot find is one error, on that import, instead
+//! of one per generated path.
 //! Generated locals carry `Span::mixed_site()`: the user's body cannot see them, nor they it.
 
 use proc_macro2::{Literal, Span, TokenStream};
@@ -14,16 +17,22 @@ use crate::validate::{
     AttemptArg, BreakerConfig, BreakerSource, CircuitBreaker, Handoff, Policy, SharedBreaker, Trip,
 };
 
-/// `::breaker::__private::core::time::Duration::from_millis(ms)`.
+/// `__breaker_private::core::time::Duration::from_millis(ms)`.
 fn millis(ms: u64) -> TokenStream {
     let ms = Literal::u64_unsuffixed(ms);
-    quote!(::breaker::__private::core::time::Duration::from_millis(#ms))
+    quote!(__breaker_private::core::time::Duration::from_millis(#ms))
 }
 
-/// `::breaker::__private` with the span of the user's token that the glue stands for, so that
+/// The import every generated path goes through. Its path carries the span of the user's
+/// `crate = "..."` value when there is one, so a wrong path is reported there.
+pub(crate) fn facade_import(krate: &syn::Path) -> TokenStream {
+    quote!(use #krate::__private as __breaker_private;)
+}
+
+/// `__breaker_private` with the span of the user's token that the glue stands for, so that
 /// rustc's errors about the glue land on that token.
 fn private_at(at: Span) -> TokenStream {
-    quote_spanned!(at=> ::breaker::__private)
+    quote_spanned!(at=> __breaker_private)
 }
 
 fn int(n: u64) -> Literal {
@@ -34,20 +43,20 @@ fn int(n: u64) -> Literal {
 fn path_of(item: &syn::Ident) -> TokenStream {
     let suffix = format!("::{}", item.unraw());
     quote! {
-        ::breaker::__private::core::concat!(::breaker::__private::core::module_path!(), #suffix)
+        __breaker_private::core::concat!(__breaker_private::core::module_path!(), #suffix)
     }
 }
 
 /// `file!(), line!()` of the item, for the registry's messages.
 fn location(at: Span) -> TokenStream {
     quote_spanned! {at=>
-        ::breaker::__private::core::file!(), ::breaker::__private::core::line!()
+        __breaker_private::core::file!(), __breaker_private::core::line!()
     }
 }
 
 /// `__private::config(Config::builder(name)...build())`, a const expression.
 fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenStream {
-    let p = quote!(::breaker::__private);
+    let p = quote!(__breaker_private);
     let name = match &config.name {
         Some(name) => quote!(#name),
         None => default_name,
@@ -107,7 +116,7 @@ fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenS
 
 /// `__private::policy(CallPolicy::builder()...build())`, a const expression.
 fn policy(policy: &Policy) -> TokenStream {
-    let p = quote!(::breaker::__private);
+    let p = quote!(__breaker_private);
     let attempts = int(policy.attempts);
     let mut calls = quote!(.attempts(#attempts));
     match policy.retry {
@@ -149,7 +158,7 @@ pub(crate) fn circuit_breaker(cb: CircuitBreaker) -> TokenStream {
 }
 
 fn body(cb: &CircuitBreaker) -> TokenStream {
-    let p = quote!(::breaker::__private);
+    let p = quote!(__breaker_private);
     let fn_name = &cb.item.sig.ident;
     let at = fn_name.span();
     let mixed = Span::mixed_site();
@@ -292,13 +301,15 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     } else {
         quote!(let #call = &mut #p::Call::new(#breaker, &__POLICY);)
     };
+    let import = facade_import(&cb.krate);
     quote! {
+        #import
         #breaker_items
         const __POLICY: #p::CallPolicy = #policy;
-        #[#p::linkme::distributed_slice(#p::CALL_SITES)]
-        #[linkme(crate = ::breaker::__private::linkme)]
-        static __CALL_SITE: #p::CallSite =
-            #p::CallSite::__new(#function, #location, __POLICY, #breaker);
+        #p::register!(
+            CALL_SITES,
+            __CALL_SITE: #p::CallSite = #p::CallSite::__new(#function, #location, __POLICY, #breaker)
+        );
         let #shape = #shape_of;
         #new_call
         let #classify = #classify_fn;
@@ -314,7 +325,7 @@ fn attempt_args(
     last: &syn::Ident,
     call: &syn::Ident,
 ) -> (TokenStream, TokenStream) {
-    let p = quote!(::breaker::__private);
+    let p = quote!(__breaker_private);
     let mut slots = TokenStream::new();
     let mut takes = TokenStream::new();
     for AttemptArg {
@@ -372,7 +383,7 @@ fn error_type_span(output: &syn::Type) -> Span {
 
 /// The static with its breaker, and its registration.
 pub(crate) fn shared_breaker(shared: SharedBreaker) -> TokenStream {
-    let p = quote!(::breaker::__private);
+    let p = quote!(__breaker_private);
     let item = &shared.item;
     let (attrs, vis, static_token, ident, ty) = (
         &item.attrs,
@@ -382,13 +393,16 @@ pub(crate) fn shared_breaker(shared: SharedBreaker) -> TokenStream {
         &item.ty,
     );
     let config = config(&shared.config, path_of(ident), ident.span());
+    let import = facade_import(&shared.krate);
     quote! {
         #(#attrs)*
-        #vis #static_token #ident: #ty = #p::Breaker::new(#config);
+        #vis #static_token #ident: #ty = {
+            #import
+            #p::Breaker::new(#config)
+        };
         const _: () = {
-            #[#p::linkme::distributed_slice(#p::BREAKERS)]
-            #[linkme(crate = ::breaker::__private::linkme)]
-            static __BREAKER_ENTRY: &#p::Breaker = &#ident;
+            #import
+            #p::register!(BREAKERS, __BREAKER_ENTRY: &#p::Breaker = &#ident);
         };
     }
 }

@@ -1,5 +1,5 @@
 //! The `#[circuit_breaker]` and `#[shared_breaker]` attributes of the
-//! [`breaker`](https://docs.rs/breaker) crate; see its documentation for both.
+//! [`breakerbox`](https://docs.rs/breakerbox) crate; see its documentation for both.
 //!
 //! Three phases, one file each: `args` parses the keys into typed values, `validate` checks them
 //! together and against the item, `expand` writes code from the validated data. On any error the
@@ -18,7 +18,7 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Puts a fn behind a circuit breaker, with optional retry; see the `breaker` crate.
+/// Puts a fn behind a circuit breaker, with optional retry; see the `breakerbox` crate.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     match validate::circuit_breaker(args.into(), item.into()) {
@@ -29,7 +29,7 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Declares a breaker that several `#[circuit_breaker(shared = NAME)]` fns share; see the
-/// `breaker` crate.
+/// `breakerbox` crate.
 #[proc_macro_attribute]
 pub fn shared_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     match validate::shared_breaker(args.into(), item.into()) {

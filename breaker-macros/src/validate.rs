@@ -106,15 +106,19 @@ pub(crate) struct CircuitBreaker {
     pub(crate) output_inferred: Type,
     /// Arguments rebound for each attempt; empty with one attempt.
     pub(crate) attempt_args: Vec<AttemptArg>,
+    /// The facade's path: `::breakerbox`, or the `crate = "..."` given.
+    pub(crate) krate: syn::Path,
 }
 
 /// A `#[shared_breaker]` static, ready to expand.
 pub(crate) struct SharedBreaker {
     pub(crate) item: SharedStatic,
     pub(crate) config: BreakerConfig,
+    /// The facade's path, as for [`CircuitBreaker::krate`].
+    pub(crate) krate: syn::Path,
 }
 
-/// `static NAME: breaker::Breaker;`, as `#[shared_breaker]` takes it.
+/// `static NAME: breakerbox::Breaker;`, as `#[shared_breaker]` takes it.
 pub(crate) struct SharedStatic {
     pub(crate) attrs: Vec<Attr>,
     pub(crate) vis: Visibility,
@@ -154,7 +158,7 @@ impl Parse for SharedStatic {
 
 impl SharedStatic {
     /// The static with a default-configured breaker, emitted beside errors.
-    fn unconfigured(&self) -> TokenStream {
+    fn unconfigured(&self, krate: &syn::Path) -> TokenStream {
         let SharedStatic {
             attrs,
             vis,
@@ -164,13 +168,17 @@ impl SharedStatic {
             ..
         } = self;
         let name = format!("::{ident}");
+        let import = crate::expand::facade_import(krate);
         quote::quote! {
             #(#attrs)*
-            #vis #static_token #ident: #ty = ::breaker::__private::Breaker::new(
-                ::breaker::__private::Config::new(::breaker::__private::core::concat!(
-                    ::breaker::__private::core::module_path!(), #name
-                )),
-            );
+            #vis #static_token #ident: #ty = {
+                #import
+                __breaker_private::Breaker::new(__breaker_private::Config::new(
+                    __breaker_private::core::concat!(
+                        __breaker_private::core::module_path!(), #name
+                    ),
+                ))
+            };
         }
     }
 }
@@ -182,6 +190,7 @@ pub(crate) fn circuit_breaker(
 ) -> Result<CircuitBreaker, Invalid> {
     let mut errors = Errors::default();
     let args = Args::parse(args, Attribute::CircuitBreaker, &mut errors);
+    let krate = facade(&args, Attribute::CircuitBreaker, &mut errors);
     let Ok(item_fn) = syn::parse2::<ItemFn>(item.clone()) else {
         errors.push(not_a_fn(&item));
         return Err(invalid(errors, item));
@@ -256,7 +265,7 @@ pub(crate) fn circuit_breaker(
                 span,
                 "`#[circuit_breaker]` needs a fn that returns `Result<T, E>`; this one returns \
                  `()`: write `-> Result<(), E>` with an `E` that implements \
-                 `From<breaker::Rejected>`",
+                 `From<breakerbox::Rejected>`",
             ));
             None
         }
@@ -311,6 +320,7 @@ pub(crate) fn circuit_breaker(
                 output,
                 output_inferred,
                 attempt_args,
+                krate,
             })
         }
         (result, _) => {
@@ -339,6 +349,7 @@ pub(crate) fn shared_breaker(
 ) -> Result<SharedBreaker, Invalid> {
     let mut errors = Errors::default();
     let args = Args::parse(args, Attribute::SharedBreaker, &mut errors);
+    let krate = facade(&args, Attribute::SharedBreaker, &mut errors);
     for key in &args.given {
         if key == "shared" {
             errors.at(
@@ -365,7 +376,7 @@ pub(crate) fn shared_breaker(
             span,
             format!(
                 "`#[shared_breaker]` goes on a `static`, not on a `{keyword}`: write \
-                 `pub static PAYMENTS: breaker::Breaker;`"
+                 `pub static PAYMENTS: breakerbox::Breaker;`"
             ),
         ));
         return Err(invalid(errors, tokens));
@@ -380,7 +391,7 @@ pub(crate) fn shared_breaker(
         errors.at(
             eq.span,
             "remove the value: `#[shared_breaker]` builds the breaker from its keys, as in \
-             `static PAYMENTS: breaker::Breaker;`",
+             `static PAYMENTS: breakerbox::Breaker;`",
         );
     }
     let is_breaker = matches!(strip(&item.ty), Type::Path(p) if p.qself.is_none()
@@ -389,25 +400,100 @@ pub(crate) fn shared_breaker(
         errors.push(syn::Error::new_spanned(
             &item.ty,
             format!(
-                "a shared breaker's type is `breaker::Breaker`: write `static {}: breaker::Breaker;`",
+                "a shared breaker's type is `breakerbox::Breaker`: write `static {}: breakerbox::Breaker;`",
                 item.ident
             ),
         ));
     }
     match errors.finish() {
-        Ok(()) => Ok(SharedBreaker { item, config }),
+        Ok(()) => Ok(SharedBreaker {
+            item,
+            config,
+            krate,
+        }),
         Err(errors) => {
             // The static as written when it has a value; else a breaker with the default
             // settings stands in, so the fns sharing it still compile and the errors above stand
             // alone. With a wrong type, nothing can stand in.
             let item = match (&item.init, is_breaker) {
                 (Some(_), _) => tokens,
-                (None, true) => item.unconfigured(),
+                (None, true) => item.unconfigured(&krate),
                 (None, false) => TokenStream::new(),
             };
             Err(Invalid { errors, item })
         }
     }
+}
+
+/// The facade's path: the `crate = "..."` given, else `::breakerbox`.
+///
+/// Without `crate`, a crate that depends on the facade under another name (`bb = { package =
+/// "breakerbox", .. }` in its Cargo.toml) would get an unresolved `::breakerbox`; the manifest says
+/// what to write, so the error does too. A crate that reaches the facade through a re-export has no
+/// such line, and gets rustc's one error on the import.
+fn facade(args: &Args, attribute: Attribute, errors: &mut Errors) -> syn::Path {
+    if let Some(krate) = &args.krate {
+        return krate.value.clone();
+    }
+    if args.key("crate").is_none()
+        && let Some(renamed) = renamed_facade()
+    {
+        errors.at(
+            Span::call_site(),
+            format!(
+                "this crate depends on `breakerbox` under the name `{renamed}`, so the generated \
+                 code cannot find `::breakerbox`; add `crate = \"::{renamed}\"`: \
+                 `#[{}(crate = \"::{renamed}\", ..)]`",
+                attribute.name()
+            ),
+        );
+    }
+    syn::parse_quote!(::breakerbox)
+}
+
+/// The name under which the calling crate's manifest renames the facade, when it depends on it
+/// only under another name. A line-based reading of the few forms Cargo accepts for a dependency
+/// key: `bb = { package = "breakerbox", .. }` and `[dependencies.bb]` followed by
+/// `package = "breakerbox"`.
+fn renamed_facade() -> Option<String> {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
+    let manifest = std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml")).ok()?;
+    renamed_in(&manifest)
+}
+
+fn renamed_in(manifest: &str) -> Option<String> {
+    let mut table_key: Option<String> = None;
+    let mut renamed = None;
+    for line in manifest.lines().map(str::trim) {
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.trim_end_matches(']').trim();
+            // `[dependencies.bb]`, `[target.'cfg(..)'.dev-dependencies.bb]`.
+            table_key = header
+                .rsplit_once("dependencies.")
+                .map(|(_, key)| key.trim_matches('"').to_owned());
+            if table_key.as_deref() == Some("breakerbox") {
+                return None;
+            }
+            continue;
+        }
+        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        let names_facade = compact.contains("package=\"breakerbox\"");
+        if let Some((key, _)) = compact.split_once('=') {
+            let key = key.trim_matches('"');
+            // `breakerbox = ..` or `breakerbox.workspace = true`: the facade under its own name.
+            if table_key.is_none() && (key == "breakerbox" || key == "breakerbox.workspace") {
+                if !names_facade {
+                    return None;
+                }
+            } else if table_key.is_none() && names_facade {
+                renamed = Some(key.trim_end_matches(".workspace").to_owned());
+            }
+        }
+        if names_facade && let Some(key) = &table_key {
+            renamed = Some(key.clone());
+        }
+    }
+    renamed.filter(|name| name != "breakerbox")
 }
 
 fn invalid(errors: Errors, item: TokenStream) -> Invalid {
@@ -696,7 +782,7 @@ mod tests {
         assert!(found[0].starts_with("unknown key `treshold`; did you mean `threshold`?"));
         assert!(found[1].starts_with("`attempts` must be at least 1, got 0"));
         assert!(found[2].starts_with("unknown unit in `\"5x\"`"));
-        assert!(found[3].starts_with("expected a path to a fn `fn(&E) -> breaker::Verdict`, not a string: write `classify = f`"));
+        assert!(found[3].starts_with("expected a path to a fn `fn(&E) -> breakerbox::Verdict`, not a string: write `classify = f`"));
         assert!(found[4].contains("cannot go on a `const fn`"));
     }
 
@@ -712,6 +798,21 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(invalid.item.to_string(), item.to_string());
+    }
+
+    #[test]
+    fn a_renamed_facade_is_found_in_the_manifest() {
+        let renamed = "[package]\nname = \"app\"\n[dependencies]\nbb = { path = \"..\", package = \"breakerbox\" }\n";
+        assert_eq!(renamed_in(renamed).as_deref(), Some("bb"));
+        let table = "[dependencies.bb]\npackage = \"breakerbox\"\nversion = \"0.1\"\n";
+        assert_eq!(renamed_in(table).as_deref(), Some("bb"));
+        let plain = "[dependencies]\nbreakerbox = \"0.1\"\nbb = { package = \"breakerbox\" }\n";
+        assert_eq!(renamed_in(plain), None);
+        let own = "[dependencies]\nbreakerbox = { path = \"..\" }\n";
+        assert_eq!(renamed_in(own), None);
+        let workspace = "[dependencies]\nbreakerbox.workspace = true\n";
+        assert_eq!(renamed_in(workspace), None);
+        assert_eq!(renamed_in("[package]\nname = \"breakerbox\"\n"), None);
     }
 
     #[test]

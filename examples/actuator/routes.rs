@@ -17,10 +17,10 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use breaker::{Breaker, CallSite, Config, Reset, TripPolicy, Window};
+use breakerbox::{Breaker, CallSite, Config, Reset, TripPolicy, Window};
 use serde_json::{Value, json};
 
-/// The actuator's routes, over `breaker::registry()`.
+/// The actuator's routes, over `breakerbox::registry()`.
 pub fn router() -> Router {
     let router = Router::new();
     #[cfg(feature = "metrics")]
@@ -45,7 +45,7 @@ pub fn router() -> Router {
 type Answer = Result<Json<Value>, (StatusCode, Json<Value>)>;
 
 async fn list() -> Json<Value> {
-    Json(breaker::registry().iter().map(breaker_json).collect())
+    Json(breakerbox::registry().iter().map(breaker_json).collect())
 }
 
 async fn one(Path(name): Path<String>) -> Answer {
@@ -59,7 +59,7 @@ fn control(name: &str, action: fn(&Breaker)) -> Answer {
 }
 
 fn find(name: &str) -> Result<&'static Breaker, (StatusCode, Json<Value>)> {
-    breaker::registry().get(name).ok_or_else(|| {
+    breakerbox::registry().get(name).ok_or_else(|| {
         (
             StatusCode::NOT_FOUND,
             Json(json!({ "error": format!("no circuit breaker named `{name}`") })),
@@ -155,7 +155,7 @@ mod prometheus {
     pub(super) async fn render() -> String {
         let handle = handle();
         // The breakers keep their own counts; publish them just before the scrape reads them.
-        breaker::registry().export_metrics();
+        breakerbox::registry().export_metrics();
         handle.render()
     }
 }

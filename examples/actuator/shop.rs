@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use breaker::{Rejected, TimedOut, Verdict, circuit_breaker, shared_breaker};
+use breakerbox::{Rejected, TimedOut, Verdict, circuit_breaker, shared_breaker};
 
 /// What the shop's calls fail with.
 #[derive(Debug)]
@@ -67,7 +67,7 @@ pub async fn stock(sku: u32) -> Result<u32, ShopError> {
 
 /// The payments service, shared by [`charge`] and [`refund`].
 #[shared_breaker(name = "payments", threshold = 2, reset = "1s..60s")]
-pub static PAYMENTS: breaker::Breaker;
+pub static PAYMENTS: breakerbox::Breaker;
 
 static PAYMENTS_DOWN: AtomicBool = AtomicBool::new(false);
 

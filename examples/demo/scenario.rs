@@ -22,7 +22,7 @@ use axum::body::Bytes;
 use axum::extract::State as Shared;
 use axum::http::{StatusCode, Uri};
 use axum::routing::get;
-use breaker::{Breaker, Events, Rejected, TimedOut, Transition, circuit_breaker};
+use breakerbox::{Breaker, Events, Rejected, TimedOut, Transition, circuit_breaker};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -372,7 +372,7 @@ enum Via {
 ///
 /// When the breakers are missing from the registry, which cannot happen: they are declared above.
 pub async fn run(waits: Waits) -> std::io::Result<Report> {
-    let registry = breaker::registry();
+    let registry = breakerbox::registry();
     let mut events = registry.subscribe();
     let start = Instant::now();
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();

@@ -1,4 +1,4 @@
-use breaker::{Rejected, circuit_breaker};
+use breakerbox::{Rejected, circuit_breaker};
 
 #[derive(Debug)]
 pub struct Error;

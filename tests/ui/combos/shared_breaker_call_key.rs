@@ -1,6 +1,6 @@
-use breaker::shared_breaker;
+use breakerbox::shared_breaker;
 
 #[shared_breaker(threshold = 10, attempts = 3)]
-pub static PAYMENTS: breaker::Breaker;
+pub static PAYMENTS: breakerbox::Breaker;
 
 fn main() {}

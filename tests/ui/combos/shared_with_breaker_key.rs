@@ -1,4 +1,4 @@
-use breaker::{circuit_breaker, shared_breaker, Rejected};
+use breakerbox::{circuit_breaker, shared_breaker, Rejected};
 
 #[derive(Debug)]
 pub struct Error;
@@ -10,7 +10,7 @@ impl From<Rejected> for Error {
 }
 
 #[shared_breaker(threshold = 10)]
-pub static PAYMENTS: breaker::Breaker;
+pub static PAYMENTS: breakerbox::Breaker;
 
 #[circuit_breaker(shared = PAYMENTS, threshold = 5)]
 pub async fn charge() -> Result<u32, Error> {

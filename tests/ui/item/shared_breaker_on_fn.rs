@@ -1,4 +1,4 @@
-use breaker::shared_breaker;
+use breakerbox::shared_breaker;
 
 #[shared_breaker(threshold = 10)]
 pub fn payments() {}

@@ -1,4 +1,4 @@
-use breaker::{shared_breaker, Breaker, Config};
+use breakerbox::{shared_breaker, Breaker, Config};
 
 #[shared_breaker(threshold = 10)]
 pub static PAYMENTS: Breaker = Breaker::new(Config::new("payments"));

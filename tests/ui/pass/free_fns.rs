@@ -1,5 +1,5 @@
 //! Free async and sync fns of any visibility, `?` and early `return`, docs and attributes kept.
-use breaker::{circuit_breaker, Rejected};
+use breakerbox::{circuit_breaker, Rejected};
 
 #[derive(Debug)]
 pub enum Error {

@@ -1,7 +1,7 @@
 //! Generic fns with where-clauses, `impl Trait` arguments and returns, lifetimes.
 use std::fmt::Display;
 
-use breaker::{circuit_breaker, Rejected};
+use breakerbox::{circuit_breaker, Rejected};
 
 #[derive(Debug)]
 pub struct Error;

@@ -1,5 +1,5 @@
 //! Fns written inside `macro_rules!`.
-use breaker::{circuit_breaker, Rejected};
+use breakerbox::{circuit_breaker, Rejected};
 
 #[derive(Debug)]
 pub struct Error;

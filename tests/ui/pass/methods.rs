@@ -1,5 +1,5 @@
 //! `&self`, `&mut self`, `self` and `self: Box<Self>` receivers, inherent and trait impl methods.
-use breaker::{circuit_breaker, Rejected};
+use breakerbox::{circuit_breaker, Rejected};
 
 #[derive(Debug)]
 pub struct Error;

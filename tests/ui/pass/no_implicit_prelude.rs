@@ -1,13 +1,13 @@
 //! A crate without the prelude: the expansion names everything by absolute path.
 #![no_implicit_prelude]
 
-extern crate breaker;
+extern crate breakerbox;
 extern crate std;
 
 use std::result::Result::{self, Err, Ok};
 use std::string::String;
 
-use breaker::{circuit_breaker, shared_breaker, Rejected};
+use breakerbox::{circuit_breaker, shared_breaker, Rejected};
 
 #[derive(Debug)]
 pub struct Error;
@@ -19,7 +19,7 @@ impl std::convert::From<Rejected> for Error {
 }
 
 #[shared_breaker(threshold = 3)]
-pub static SHARED: breaker::Breaker;
+pub static SHARED: breakerbox::Breaker;
 
 #[circuit_breaker(attempts = 2, retry = "per_attempt", backoff = "1ms", timeout = "1s")]
 pub async fn fetch(id: String) -> Result<String, Error> {
@@ -31,8 +31,8 @@ pub fn fetch_blocking(ok: bool) -> Result<u32, Error> {
     if ok { Ok(1) } else { Err(Error) }
 }
 
-impl std::convert::From<breaker::TimedOut> for Error {
-    fn from(_: breaker::TimedOut) -> Self {
+impl std::convert::From<breakerbox::TimedOut> for Error {
+    fn from(_: breakerbox::TimedOut) -> Self {
         Error
     }
 }

@@ -1,7 +1,7 @@
 //! The future stays `Send` when the fn's is: it can be spawned on a multi-threaded runtime.
 use std::sync::Arc;
 
-use breaker::{circuit_breaker, Rejected, TimedOut};
+use breakerbox::{circuit_breaker, Rejected, TimedOut};
 
 #[derive(Debug)]
 pub enum Error {

@@ -1,5 +1,5 @@
 //! A crate with its own `Result`, `Ok`, `Option`, `Some` and a module named `core`.
-use breaker::{circuit_breaker, Rejected};
+use breakerbox::{circuit_breaker, Rejected};
 
 #[allow(dead_code)]
 pub struct Result;

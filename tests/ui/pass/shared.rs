@@ -1,5 +1,5 @@
 //! A `#[shared_breaker]` static used by two fns, with its docs and visibility kept.
-use breaker::{circuit_breaker, shared_breaker, Rejected};
+use breakerbox::{circuit_breaker, shared_breaker, Rejected};
 
 #[derive(Debug)]
 pub struct Error;
@@ -12,11 +12,11 @@ impl From<Rejected> for Error {
 
 /// The payments service.
 #[shared_breaker(failure_rate = 50, window = "60s", reset = "1s..60s")]
-pub static PAYMENTS: breaker::Breaker;
+pub static PAYMENTS: breakerbox::Breaker;
 
 mod nested {
-    #[breaker::shared_breaker(name = "ledger", threshold = 2)]
-    pub(crate) static LEDGER: breaker::Breaker;
+    #[breakerbox::shared_breaker(name = "ledger", threshold = 2)]
+    pub(crate) static LEDGER: breakerbox::Breaker;
 }
 
 #[circuit_breaker(shared = PAYMENTS, attempts = 3, retry = "per_call", backoff = "1ms")]
@@ -42,5 +42,5 @@ async fn main() {
     assert_eq!(PAYMENTS.metrics().successes, 2);
     assert_eq!(PAYMENTS.call_sites().len(), 2);
     assert!(PAYMENTS.name().ends_with("::PAYMENTS"));
-    assert_eq!(breaker::registry().get("ledger").unwrap().metrics().successes, 1);
+    assert_eq!(breakerbox::registry().get("ledger").unwrap().metrics().successes, 1);
 }

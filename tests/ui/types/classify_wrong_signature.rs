@@ -1,4 +1,4 @@
-use breaker::{circuit_breaker, Rejected, Verdict};
+use breakerbox::{circuit_breaker, Rejected, Verdict};
 
 #[derive(Debug)]
 pub struct Error;
