@@ -12,9 +12,9 @@
 )]
 #![forbid(unsafe_code)]
 
-mod breaker;
 #[cfg(not(loom))]
 mod call;
+mod circuit;
 mod clock;
 mod config;
 mod error;
@@ -35,9 +35,9 @@ mod sync;
 mod verdict;
 mod window;
 
-pub use crate::breaker::Breaker;
 #[cfg(not(loom))]
 pub use crate::call::{Call, Next};
+pub use crate::circuit::Breaker;
 pub use crate::config::{
     Config, ConfigBuilder, ConfigError, Location, MAX_COUNT_WINDOW, Reset, TripPolicy, Window,
 };
