@@ -37,8 +37,15 @@
 //! ```
 //!
 //! The fn keeps its signature, visibility, docs, attributes, generics, `self` receiver and
-//! `Send`-ness; only its body is wrapped. Its error type must implement `From<Rejected>` (and
-//! `From<TimedOut>` when `timeout` is set), which is how a refused call is returned.
+//! `Send`-ness (also with an error type that is not `Send`, such as `Box<dyn Error>`: a call never
+//! holds its error across a backoff wait); only its body is wrapped. Its error type must implement
+//! `From<Rejected>` (and `From<TimedOut>` when `timeout` is set), which is how a refused call is
+//! returned.
+//!
+//! A panic inside the call is recorded as a failure, gives its permit back and keeps unwinding.
+//! A call dropped before it finished (a cancelled future, or a future dropped while a panic that
+//! began outside it unwinds) records nothing: it is counted in [`Metrics::cancelled`], and a
+//! half-open probe's slot goes back to the round.
 //!
 //! # The choice: what the breaker counts when a call retries
 //!
@@ -515,8 +522,14 @@
 //! Every annotated fn's breaker is in [`registry()`] from process start, before its first call:
 //! list them, look one up by name, control it ([`Breaker::force_open`], [`Breaker::disable`],
 //! [`Breaker::reset`]), or print the registry as a table. [`Registry::subscribe`] streams every
-//! state transition ([`Transition`]: breaker, from, to, when, why); it is bounded, so a subscriber
-//! that falls behind loses the oldest transitions and is told how many, and never slows a call.
+//! state transition ([`Transition`]: breaker, from, to, when, why, and the generation it created);
+//! one breaker's transitions arrive in the order they happened, each one's generation the previous
+//! one's plus one. The stream is bounded, so a subscriber that falls behind loses the oldest
+//! transitions and is told how many ([`Lagged`]), and never slows a call.
+//!
+//! [`Breaker::reset`] closes a breaker with empty counts whatever its state, closed included: the
+//! trip policy's failures, the half-open round, the failed rounds and every [`Metrics`] count
+//! start again from zero (a call in flight across the reset is counted `late` when it ends).
 //!
 //! ## `tracing`
 //!
@@ -524,8 +537,8 @@
 //!
 //! | what | kind | level | target | name | fields |
 //! |---|---|---|---|---|---|
-//! | a breaker opened | event | `WARN` | `breakerbox` | - | `breaker`, `from`, `to` (`"open"`), `reason`, `message` |
-//! | any other transition | event | `INFO` | `breakerbox` | - | `breaker`, `from`, `to`, `reason`, `message` |
+//! | a breaker opened | event | `WARN` | `breakerbox` | - | `breaker`, `from`, `to` (`"open"`), `reason`, `generation`, `message` |
+//! | any other transition | event | `INFO` | `breakerbox` | - | `breaker`, `from`, `to`, `reason`, `generation`, `message` |
 //! | one attempt of a call | span | `DEBUG` | `breakerbox` | `breaker.attempt` | `breaker`, `attempt` (from 1), `attempts` |
 //!
 //! States are written `closed`, `open`, `half_open`, `forced_open`, `disabled` ([`State::as_str`]);
@@ -537,7 +550,8 @@
 //!
 //! Counters `breaker_admitted_total`, `breaker_successes_total`, `breaker_failures_total`,
 //! `breaker_ignored_total`, `breaker_rejected_total`, `breaker_timeouts_total`,
-//! `breaker_late_total`, `breaker_retries_total` and the gauge `breaker_state` (0 closed, 1 open,
+//! `breaker_late_total`, `breaker_retries_total`, `breaker_cancelled_total` and the gauge
+//! `breaker_state` (0 closed, 1 open,
 //! 2 half-open, 3 forced open, 4 disabled), each labelled `breaker = <name>`, through the
 //! [`metrics`](https://docs.rs/metrics) facade. They are published by
 //! `registry().export_metrics()`, which a scrape handler calls before rendering (or a task calls

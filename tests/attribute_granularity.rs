@@ -141,7 +141,9 @@ async fn per_attempt_stops_without_sleeping_when_the_breaker_opens() {
     assert_eq!(OPENS_AT_ONCE_RUNS.load(Ordering::Relaxed), 1);
     assert_eq!(Instant::now(), start);
     let m = breaker_of("opens_at_once").metrics();
-    assert_eq!((m.failures, m.rejected, m.retries), (1, 1, 0));
+    // Two refusals: the first call's second attempt (asked for before any wait) and the second
+    // call.
+    assert_eq!((m.failures, m.rejected, m.retries), (1, 2, 0));
 }
 
 static PROBE_RUNS: AtomicU32 = AtomicU32::new(0);

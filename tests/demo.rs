@@ -211,7 +211,9 @@ fn metrics_at_the_end() {
         m
     };
     // Admitted: 5 + 5 attempts + 1 probe + 5. Retries: call 1's 2nd and 3rd attempts, call 2's 2nd.
-    assert_eq!(report.per_attempt.breaker.metrics(), expect(16, 12, 3));
+    // Rejected: the 12 calls answered at once, and the next attempt refused right after the
+    // opening failure and after the failed probe (asked for before the backoff wait, R1).
+    assert_eq!(report.per_attempt.breaker.metrics(), expect(16, 14, 3));
     // Admitted: 5 + 5 calls + 1 probe + 5. Retries: 2 in each of the 5 failed calls.
     assert_eq!(report.per_call.breaker.metrics(), expect(16, 9, 10));
     for run in [&report.per_attempt, &report.per_call] {

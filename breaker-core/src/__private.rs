@@ -6,6 +6,8 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::time::Duration;
 
+use crate::permit::unwind;
+
 pub use ::core;
 pub use ::linkme;
 pub use ::std;
@@ -193,12 +195,14 @@ impl<F: Future> Future for Attempt<F> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
         let this = self.project();
+        // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
+        // permit, dropped on the way, records a failure rather than a cancellation (R3).
         match this.span {
             Some(span) => {
                 let _entered = span.enter();
-                this.inner.poll(cx)
+                unwind::guarded(|| this.inner.poll(cx))
             }
-            None => this.inner.poll(cx),
+            None => unwind::guarded(|| this.inner.poll(cx)),
         }
     }
 }
@@ -207,7 +211,7 @@ impl<F: Future> Future for Attempt<F> {
 #[inline(always)]
 pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::Span>) -> R {
     let _entered = span.as_ref().map(tracing::Span::enter);
-    attempt()
+    unwind::guarded(attempt)
 }
 
 /// Admits a call that makes one attempt. With [`admit_attempt`], the only places the generated
@@ -215,14 +219,14 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::
 #[inline(always)]
 pub fn admit<E: HoldsRejection>(breaker: &Breaker) -> Result<Permit<'_>, E> {
     match breaker.try_acquire() {
-        Ok(permit) => Ok(permit),
+        Ok(permit) => Ok(permit.driven()),
         Err(rejected) => Err(rejected.into()),
     }
 }
 
 /// Asks the call's breaker for the next attempt of a call that retries.
 #[inline]
-pub fn admit_attempt<E: HoldsRejection>(call: &mut Call<'_, E>) -> Result<(), E> {
+pub fn admit_attempt<E: HoldsRejection>(call: &mut Call<'_>) -> Result<(), E> {
     call.admit()
 }
 
@@ -237,7 +241,7 @@ pub fn settle<T, E>(permit: Permit<'_>, result: &Result<T, E>, classify: fn(&E) 
 
 /// Settles an attempt that missed its `timeout`, in a call that retries; with
 /// [`settle_timeout_single`], the only places the generated code needs `E: From<TimedOut>`.
-pub fn settle_timeout<T, E: HoldsTimeout>(call: &mut Call<'_, E>, after: Duration) -> Next<T, E> {
+pub fn settle_timeout<T, E: HoldsTimeout>(call: &mut Call<'_>, after: Duration) -> Next<T, E> {
     call.settle_timeout(after)
 }
 

@@ -22,45 +22,57 @@ pub enum Next<T, E> {
 
 /// One call in progress under a breaker and a [`CallPolicy`].
 ///
-/// Dropping it mid-attempt (a cancelled future, a panic unwinding) drops the permit it holds, which
-/// gives a half-open slot back or, during a panic, records a failure.
+/// It holds no error between attempts: an error that decides the call is returned at once, and the
+/// next attempt's admission is asked for before the wait, not after it (R1), so a call whose
+/// breaker refuses its next attempt ends without sleeping, and a future holding a `Call` across its
+/// backoff is `Send` whatever the error type.
+///
+/// Dropping it mid-call (a cancelled future, a panic unwinding) drops the permit it holds, which
+/// gives a half-open slot back or, for a panic from inside the attempt, records a failure.
 #[derive(Debug)]
-pub struct Call<'b, E> {
+pub struct Call<'b> {
     breaker: &'b Breaker,
     policy: &'b CallPolicy,
     /// Attempts started so far.
     attempt: u32,
+    /// The admission of the attempt running or about to run.
     permit: Option<Permit<'b>>,
-    /// The last real error, returned if a later attempt is refused (R1).
-    last_error: Option<E>,
 }
 
-impl<'b, E> Call<'b, E> {
+impl<'b> Call<'b> {
     /// Starts a call.
-    pub fn new(breaker: &'b Breaker, policy: &'b CallPolicy) -> Call<'b, E> {
+    pub fn new(breaker: &'b Breaker, policy: &'b CallPolicy) -> Call<'b> {
         Call {
             breaker,
             policy,
             attempt: 0,
             permit: None,
-            last_error: None,
         }
     }
 
-    /// Asks for the next attempt. `Err` carries what the call returns when the breaker refuses:
-    /// the last real error, or the rejection itself when no attempt ran (R1, R4).
+    /// Asks for the next attempt. `Err` carries what the call returns instead: the rejection,
+    /// when the breaker refuses the first attempt (R4), or when a `per_call` admission went stale
+    /// while the call waited to retry (R2).
     #[inline]
-    pub fn admit(&mut self) -> Result<(), E>
-    where
-        E: From<Rejected>,
-    {
-        if self.permit.is_none() {
-            match self.breaker.try_acquire() {
-                Ok(permit) => self.permit = Some(permit),
-                Err(rejected) => {
-                    return Err(self.last_error.take().unwrap_or_else(|| rejected.into()));
-                }
+    pub fn admit<E: From<Rejected>>(&mut self) -> Result<(), E> {
+        match &self.permit {
+            None => {
+                let permit = self.breaker.try_acquire()?.driven();
+                self.permit = Some(permit);
             }
+            Some(permit)
+                if self.policy.granularity() == Granularity::PerCall && !permit.is_current() =>
+            {
+                // The breaker left the state this call was admitted in while it waited: no
+                // further attempt (R2, R5). The wait's last error is gone, so the call says what
+                // stopped it. (A `per_attempt` call's next attempt was admitted before the wait
+                // and runs; its outcome is late.)
+                if let Some(permit) = self.permit.take() {
+                    permit.failure();
+                }
+                return Err(self.breaker.stale_rejection().into());
+            }
+            Some(_) => {}
         }
         self.attempt += 1;
         if self.attempt > 1 {
@@ -85,7 +97,11 @@ impl<'b, E> Call<'b, E> {
 
     /// Settles the attempt's result.
     #[inline]
-    pub fn settle<T>(&mut self, result: Result<T, E>, classify: fn(&E) -> Verdict) -> Next<T, E> {
+    pub fn settle<T, E>(
+        &mut self,
+        result: Result<T, E>,
+        classify: fn(&E) -> Verdict,
+    ) -> Next<T, E> {
         match result {
             Ok(value) => {
                 if let Some(permit) = self.permit.take() {
@@ -101,19 +117,17 @@ impl<'b, E> Call<'b, E> {
     }
 
     /// Settles an attempt that missed its timeout: a `Transient` failure (R3).
-    pub fn settle_timeout<T>(&mut self, after: Duration) -> Next<T, E>
-    where
-        E: From<TimedOut>,
-    {
+    pub fn settle_timeout<T, E: From<TimedOut>>(&mut self, after: Duration) -> Next<T, E> {
         self.settle_error(TimedOut::new(after).into(), Verdict::Transient, true)
     }
 
-    fn settle_error<T>(&mut self, error: E, verdict: Verdict, timed_out: bool) -> Next<T, E> {
+    fn settle_error<T, E>(&mut self, error: E, verdict: Verdict, timed_out: bool) -> Next<T, E> {
         let retry = verdict == Verdict::Transient && !self.is_last();
         let permit = self.permit.take();
         match self.policy.granularity() {
-            Granularity::PerCall if retry => {
-                // The breaker judges the call, not the attempt: keep the permit for the next one.
+            // The breaker judges the call, not the attempt: keep the permit for the next one,
+            // unless the breaker has left the state it was admitted in (R2).
+            Granularity::PerCall if retry && permit.as_ref().is_some_and(Permit::is_current) => {
                 self.permit = permit;
             }
             Granularity::PerCall | Granularity::PerAttempt => {
@@ -124,16 +138,22 @@ impl<'b, E> Call<'b, E> {
                         (_, false) => permit.failure(),
                     }
                 }
+                if !retry {
+                    return Next::Return(Err(error));
+                }
+                match self.policy.granularity() {
+                    // A stale `per_call` admission: the failure above was counted late, and the
+                    // call makes no further attempt.
+                    Granularity::PerCall => return Next::Return(Err(error)),
+                    // The next attempt asks now, before the wait: a breaker this failure (or another
+                    // caller) has opened ends the call at once, with this error (R1).
+                    Granularity::PerAttempt => match self.breaker.try_acquire() {
+                        Ok(next) => self.permit = Some(next.driven()),
+                        Err(_) => return Next::Return(Err(error)),
+                    },
+                }
             }
         }
-        // With `per_attempt`, a breaker this failure (or another caller) has opened ends the loop
-        // now, before any sleep (R1).
-        if !retry
-            || (self.policy.granularity() == Granularity::PerAttempt && !self.breaker.would_admit())
-        {
-            return Next::Return(Err(error));
-        }
-        self.last_error = Some(error);
         Next::Retry(self.policy.wait(self.attempt))
     }
 
@@ -214,15 +234,16 @@ impl CallPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let mut call: Call<'_, E> = Call::new(breaker, self);
+        let mut call = Call::new(breaker, self);
         loop {
-            call.admit()?;
+            call.admit::<E>()?;
+            let attempt = crate::__private::attempt::<Result<T, E>, _>(op(), None);
             let next = match self.timeout() {
-                Some(limit) => match tokio::time::timeout(limit, op()).await {
+                Some(limit) => match tokio::time::timeout(limit, attempt).await {
                     Ok(result) => call.settle(result, classify),
                     Err(_) => call.settle_timeout(limit),
                 },
-                None => call.settle(op().await, classify),
+                None => call.settle(attempt.await, classify),
             };
             match next {
                 Next::Return(result) => return result,
@@ -243,10 +264,11 @@ impl CallPolicy {
         E: From<Rejected>,
         F: FnMut() -> Result<T, E>,
     {
-        let mut call: Call<'_, E> = Call::new(breaker, self);
+        let mut call = Call::new(breaker, self);
         loop {
-            call.admit()?;
-            match call.settle(op(), classify) {
+            call.admit::<E>()?;
+            let result = crate::permit::unwind::guarded(&mut op);
+            match call.settle(result, classify) {
                 Next::Return(result) => return result,
                 Next::Retry(wait) => std::thread::sleep(wait),
             }

@@ -10,6 +10,8 @@ use std::time::Duration;
 /// Bits of a [`Stamp`] that hold the time.
 const TIME_BITS: u32 = 44;
 const TIME_MASK: u64 = (1 << TIME_BITS) - 1;
+/// The generation's low bits a stamp carries.
+const TAG_MASK: u64 = (1 << (64 - TIME_BITS)) - 1;
 
 /// Milliseconds since the clock's base.
 pub(crate) type Millis = u64;
@@ -79,7 +81,8 @@ pub(crate) const fn millis(d: Duration) -> Millis {
 ///
 /// The state word and the stamp are two atomics; a transition's winner publishes the word first and
 /// the stamp second. A reader that sees a generation the stamp does not carry yet knows the period
-/// has only just begun, and treats it as starting now, which is never early.
+/// has only just begun, and publishes it as starting now, which is never early (see
+/// `Cell::started`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stamp(u64);
 
@@ -98,10 +101,21 @@ impl Stamp {
         self.0
     }
 
+    /// Whether this stamp belongs to a generation after `generation`. Generations are compared by
+    /// their low bits, wrapping: a stamp up to half the tag space (2^19 transitions) ahead is newer.
+    pub(crate) fn is_newer_than(self, generation: u32) -> bool {
+        if self == Stamp::UNSET {
+            return false;
+        }
+        let tag = self.0 >> TIME_BITS;
+        let ahead = tag.wrapping_sub(u64::from(generation)) & TAG_MASK;
+        ahead != 0 && ahead < TAG_MASK.div_ceil(2)
+    }
+
     /// The start time, if this stamp belongs to `generation`.
     pub(crate) fn at(self, generation: u32) -> Option<Millis> {
         let tag = self.0 >> TIME_BITS;
-        let want = u64::from(generation) & ((1 << (64 - TIME_BITS)) - 1);
+        let want = u64::from(generation) & TAG_MASK;
         (self != Stamp::UNSET && tag == want).then_some(self.0 & TIME_MASK)
     }
 }

@@ -11,6 +11,11 @@ use crate::state::MAX_PROBES;
 /// The largest count window: its outcomes are kept one bit each.
 pub const MAX_COUNT_WINDOW: u32 = 1 << 20;
 
+/// The shortest time window. A time window of T is judged in 20 buckets of `ceil(T / 20)` whole
+/// milliseconds (the clock's resolution) and holds exactly the outcomes of the last T, give or
+/// take less than one bucket; below 20 ms a bucket could not be a twentieth of the window.
+pub const MIN_TIME_WINDOW: Duration = Duration::from_millis(20);
+
 /// How a closed breaker decides to open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TripPolicy {
@@ -36,7 +41,9 @@ pub enum TripPolicy {
 pub enum Window {
     /// The last N outcomes, sliding one outcome at a time.
     Count(u32),
-    /// The outcomes of the last T, sliding in steps of T/20.
+    /// The outcomes of the last T, a whole number of milliseconds of at least [`MIN_TIME_WINDOW`]:
+    /// judged in 20 buckets of `ceil(T / 20)` ms, an outcome stays in the window for T and less
+    /// than one bucket more.
     Time(Duration),
 }
 
@@ -301,6 +308,12 @@ impl ConfigBuilder {
                         });
                     }
                     Window::Time(d) if d.as_millis() == 0 => return Err(ConfigError::ZeroWindow),
+                    Window::Time(d) if d.as_nanos() < MIN_TIME_WINDOW.as_nanos() => {
+                        return Err(ConfigError::TimeWindowTooShort(d));
+                    }
+                    Window::Time(d) if d.subsec_nanos() % 1_000_000 != 0 => {
+                        return Err(ConfigError::TimeWindowNotWholeMillis(d));
+                    }
                     _ => {}
                 }
                 TripPolicy::FailureRate {
@@ -353,6 +366,10 @@ pub enum ConfigError {
     ZeroWindow,
     /// The count window exceeds [`MAX_COUNT_WINDOW`].
     CountWindowTooLarge(u32),
+    /// A time window shorter than [`MIN_TIME_WINDOW`], which could not be honoured.
+    TimeWindowTooShort(Duration),
+    /// A time window with a fraction of a millisecond, finer than the clock counts.
+    TimeWindowNotWholeMillis(Duration),
     /// `min_calls` is 0.
     ZeroMinCalls,
     /// `min_calls` exceeds a count window, so the rate could never be judged.
@@ -407,6 +424,16 @@ impl fmt::Display for ConfigError {
             ConfigError::CountWindowTooLarge(n) => {
                 write!(f, "a count `window` holds at most {MAX_COUNT_WINDOW} outcomes, got {n}")
             }
+            ConfigError::TimeWindowTooShort(d) => write!(
+                f,
+                "a time `window` must be at least {MIN_TIME_WINDOW:?}: it is judged in 20 buckets \
+                 of whole milliseconds; got {d:?}"
+            ),
+            ConfigError::TimeWindowNotWholeMillis(d) => write!(
+                f,
+                "a time `window` is a whole number of milliseconds, the clock's resolution; got \
+                 {d:?}"
+            ),
             ConfigError::ZeroMinCalls => f.write_str("`min_calls` must be at least 1"),
             ConfigError::MinCallsAboveWindow { min_calls, window } => write!(
                 f,

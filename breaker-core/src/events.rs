@@ -1,10 +1,11 @@
 //! State transitions, as events: to `tracing`, and to every [`Events`] subscriber.
 //!
 //! One transition, one event (R7): only the thread whose compare-and-swap moved the state word
-//! announces it. Subscribers share one bounded broadcast ring, so a transition never waits for a
-//! reader; a reader that falls more than [`CAPACITY`] events behind loses the oldest and is told how
-//! many. Per-call outcomes are not events: they are counted in [`Metrics`](crate::Metrics), which
-//! keeps the call path free of any channel.
+//! announces it, and a breaker's transitions are handed to subscribers in the order of the
+//! generations they created, which each event carries. Subscribers share one bounded broadcast
+//! ring, so a transition never waits for a reader; a reader that falls more than [`CAPACITY`]
+//! events behind loses the oldest and is told how many. Per-call outcomes are not events: they are
+//! counted in [`Metrics`](crate::Metrics), which keeps the call path free of any channel.
 
 use std::fmt;
 use std::time::SystemTime;
@@ -15,7 +16,12 @@ use crate::{Reason, State};
 pub const CAPACITY: usize = 1024;
 
 /// One state transition of one breaker.
+///
+/// One breaker's transitions reach every subscriber in the order they happened: each one's
+/// [`generation`](Transition::generation) is the previous one's plus one (wrapping), and its
+/// `from` is the previous one's `to`, unless the subscriber lagged and lost some in between.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Transition {
     /// The breaker's name.
     pub breaker: &'static str,
@@ -29,6 +35,30 @@ pub struct Transition {
     pub wall: SystemTime,
     /// Why.
     pub reason: Reason,
+    /// The generation this transition created: the breaker's count of transitions, wrapping.
+    /// Permits admitted from now on carry it; an outcome of an older generation is `late`.
+    pub generation: u32,
+}
+
+impl Transition {
+    pub(crate) fn new(
+        breaker: &'static str,
+        from: State,
+        to: State,
+        reason: Reason,
+        generation: u32,
+    ) -> Transition {
+        Transition {
+            breaker,
+            from,
+            to,
+            // Read when the transition is made (under its lock), so `at` is exact and ordered.
+            at: tokio::time::Instant::now(),
+            wall: SystemTime::now(),
+            reason,
+            generation,
+        }
+    }
 }
 
 impl fmt::Display for Transition {
@@ -106,16 +136,23 @@ pub(crate) fn subscribe() -> Events {
     }
 }
 
-/// Sends a transition to `tracing` and to the subscribers. Called once per transition, by its
-/// winner only.
-pub(crate) fn announce(transition: Transition) {
+/// Hands a transition to the subscribers. Called once per transition, by its winner only, under
+/// the breaker's transition lock, so one breaker's events enter the ring in generation order.
+pub(crate) fn send(transition: &Transition) {
+    // With no subscriber `send` fails; that is not an error here.
+    let _ = bus().send(transition.clone());
+}
+
+/// Logs a transition to `tracing`: WARN when a breaker opens, INFO otherwise.
+pub(crate) fn trace(transition: &Transition) {
     let Transition {
         breaker,
         from,
         to,
         reason,
+        generation,
         ..
-    } = transition;
+    } = *transition;
     if to == State::Open {
         tracing::warn!(
             target: "breakerbox",
@@ -123,6 +160,7 @@ pub(crate) fn announce(transition: Transition) {
             from = from.as_str(),
             to = to.as_str(),
             reason = reason.as_str(),
+            generation,
             "circuit breaker opened: {reason}"
         );
     } else {
@@ -132,10 +170,9 @@ pub(crate) fn announce(transition: Transition) {
             from = from.as_str(),
             to = to.as_str(),
             reason = reason.as_str(),
+            generation,
             "circuit breaker {}: {reason}",
             to.as_str()
         );
     }
-    // With no subscriber `send` fails; that is not an error here.
-    let _ = bus().send(transition);
 }

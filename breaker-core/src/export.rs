@@ -10,11 +10,14 @@
 //! | `breaker_timeouts_total`    | counter | attempts that missed their `timeout`            |
 //! | `breaker_late_total`        | counter | outcomes dropped as late (R5)                   |
 //! | `breaker_retries_total`     | counter | attempts beyond the first                       |
+//! | `breaker_cancelled_total`   | counter | admitted calls dropped before their outcome     |
 //! | `breaker_state`             | gauge   | 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled |
 //!
 //! Every metric carries the label `breaker` with the breaker's name. All of them are published by
 //! [`Registry::export_metrics`] from the counts and states the breakers keep anyway, so neither a
-//! call nor a transition touches the recorder (registering a labelled metric allocates).
+//! call nor a transition touches the recorder (registering a labelled metric allocates). A
+//! [`Breaker::reset`] starts every count again from zero, which the counters show as a counter
+//! reset (as after a restart).
 
 use crate::{Breaker, Registry, State};
 
@@ -50,6 +53,7 @@ fn export(breaker: &'static Breaker) {
         ("breaker_timeouts_total", m.timeouts),
         ("breaker_late_total", m.late),
         ("breaker_retries_total", m.retries),
+        ("breaker_cancelled_total", m.cancelled),
     ] {
         metrics::counter!(metric, "breaker" => name).absolute(value);
     }

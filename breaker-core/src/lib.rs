@@ -39,7 +39,8 @@ mod window;
 pub use crate::call::{Call, Next};
 pub use crate::circuit::Breaker;
 pub use crate::config::{
-    Config, ConfigBuilder, ConfigError, Location, MAX_COUNT_WINDOW, Reset, TripPolicy, Window,
+    Config, ConfigBuilder, ConfigError, Location, MAX_COUNT_WINDOW, MIN_TIME_WINDOW, Reset,
+    TripPolicy, Window,
 };
 pub use crate::error::{Rejected, TimedOut};
 #[cfg(not(loom))]

@@ -2,12 +2,19 @@
 //!
 //! The success path of a closed breaker must not write memory another thread writes (R9): two
 //! threads incrementing one atomic counter bounce its cache line between cores on every call. So the
-//! two counters that path touches, `admitted` and `successes`, are split into per-thread slots: each
+//! counters that path touches, `admitted` and `successes`, are split into per-thread slots: each
 //! thread leases a slot of its own for its lifetime and bumps it with a plain load and store, which no
-//! other thread writes. A snapshot sums the slots. Threads beyond the slot count share one last slot
-//! and pay an atomic add. The rarer outcomes (failures, rejections, ...) are ordinary atomics.
+//! other thread writes. Each count goes to the slot of the thread that makes it: a permit admitted
+//! on one thread and settled on another (an async fn resumed by another worker) counts its
+//! admission in the first thread's slot and its success in the second's, and a slot is never
+//! written by a thread that does not hold it (R10). A snapshot sums the slots. Threads beyond the
+//! slot count share one last slot and pay an atomic add. The rarer outcomes (failures,
+//! rejections, ...) are ordinary atomics.
+//!
+//! [`Breaker::reset`](crate::Breaker::reset) empties the counts without writing any slot: it moves
+//! a baseline, which snapshots subtract.
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Mutex, Ordering};
 
 /// A snapshot of a breaker's counts since process start (or since the breaker was built).
 ///
@@ -33,7 +40,7 @@ pub struct Metrics {
     pub failures: u64,
     /// Admitted calls whose error was classified [`Verdict::Ignore`](crate::Verdict::Ignore).
     pub ignored: u64,
-    /// Calls refused without running.
+    /// Calls (or attempts, with `per_attempt`) refused without running.
     pub rejected: u64,
     /// Attempts cut off by their `timeout` (also counted in `failures`).
     pub timeouts: u64,
@@ -41,6 +48,9 @@ pub struct Metrics {
     pub late: u64,
     /// Attempts beyond the first of a call.
     pub retries: u64,
+    /// Admitted calls dropped before their outcome was recorded (a cancelled future, a call
+    /// dropped while another panic unwinds): nothing recorded, a half-open slot given back.
+    pub cancelled: u64,
     /// Failures in a row in the current closed period (consecutive policy).
     pub consecutive_failures: u64,
     /// Outcomes in the current window (failure-rate policy).
@@ -69,6 +79,9 @@ pub(crate) struct Counters {
     timeouts: AtomicU64,
     late: AtomicU64,
     retries: AtomicU64,
+    cancelled: AtomicU64,
+    /// The raw counts at the last reset; snapshots report the counts since.
+    baseline: Mutex<Metrics>,
 }
 
 #[cfg(not(loom))]
@@ -103,23 +116,23 @@ impl Counters {
                 timeouts: AtomicU64::new(0),
                 late: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
+                cancelled: AtomicU64::new(0),
+                baseline: Mutex::new(ZERO),
             }
         }
     }
 
-    /// Counts an admission in this thread's slot, and returns the slot for the outcome to use.
+    /// Counts an admission in this thread's slot.
     #[inline(always)]
-    pub(crate) fn admitted(&self) -> usize {
+    pub(crate) fn admitted(&self) {
         let slot = lease::index();
         bump_slot(slot, &self.slots[slot].admitted);
-        slot
     }
 
-    /// Counts a success in the slot its admission used.
+    /// Counts a success in this thread's slot: the settling thread's, whichever admitted it.
     #[inline(always)]
-    pub(crate) fn success(&self, slot: usize) {
-        // A slot index from a ticket is always in range; `min` lets the compiler drop the check.
-        let slot = slot.min(SHARED_SLOT);
+    pub(crate) fn success(&self) {
+        let slot = lease::index();
         bump_slot(slot, &self.slots[slot].successes);
     }
 
@@ -147,11 +160,48 @@ impl Counters {
         bump(&self.late);
     }
 
+    #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
     pub(crate) fn retry(&self) {
         bump(&self.retries);
     }
 
+    pub(crate) fn cancelled(&self) {
+        bump(&self.cancelled);
+    }
+
+    /// The counts since the last [`reset`](Counters::reset).
     pub(crate) fn snapshot(&self) -> Metrics {
+        // Read under the baseline's lock, so a reset cannot fall between the two readings.
+        let base = self.lock_baseline();
+        let raw = self.raw();
+        Metrics {
+            admitted: raw.admitted.saturating_sub(base.admitted),
+            successes: raw.successes.saturating_sub(base.successes),
+            failures: raw.failures.saturating_sub(base.failures),
+            ignored: raw.ignored.saturating_sub(base.ignored),
+            rejected: raw.rejected.saturating_sub(base.rejected),
+            timeouts: raw.timeouts.saturating_sub(base.timeouts),
+            late: raw.late.saturating_sub(base.late),
+            retries: raw.retries.saturating_sub(base.retries),
+            cancelled: raw.cancelled.saturating_sub(base.cancelled),
+            ..ZERO
+        }
+    }
+
+    /// Empties the counts: from now on snapshots count from here.
+    pub(crate) fn reset(&self) {
+        let mut base = self.lock_baseline();
+        *base = self.raw();
+    }
+
+    fn lock_baseline(&self) -> crate::sync::MutexGuard<'_, Metrics> {
+        // Nothing panics while holding it, and a poisoned baseline is still a valid one.
+        self.baseline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn raw(&self) -> Metrics {
         let load = |field: fn(&Slot) -> &AtomicU64| {
             self.slots.iter().fold(0u64, |sum, slot| {
                 sum.wrapping_add(field(slot).load(Ordering::Relaxed))
@@ -166,10 +216,26 @@ impl Counters {
             timeouts: self.timeouts.load(Ordering::Relaxed),
             late: self.late.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
-            ..Metrics::default()
+            cancelled: self.cancelled.load(Ordering::Relaxed),
+            ..ZERO
         }
     }
 }
+
+const ZERO: Metrics = Metrics {
+    admitted: 0,
+    successes: 0,
+    failures: 0,
+    ignored: 0,
+    rejected: 0,
+    timeouts: 0,
+    late: 0,
+    retries: 0,
+    cancelled: 0,
+    consecutive_failures: 0,
+    window_calls: 0,
+    window_failures: 0,
+};
 
 // Counters are statistics: they order nothing, so every access is `Relaxed`.
 fn bump(counter: &AtomicU64) {

@@ -7,22 +7,18 @@ use crate::{Breaker, Verdict};
 
 /// What a permit carries besides its breaker, packed in one word so a permit is two words and moves
 /// in registers: the generation it was admitted in (bits 0..32), whether it holds a half-open slot
-/// (bit 32), and the metrics slot of the admitting thread (bits 40..48), so recording the outcome
-/// need not look the slot up again.
+/// (bit 32), and whether it was issued to a call run by this crate's driver (bit 33), which marks
+/// the attempts it runs so that a panic from inside them can be told from one outside (R3).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ticket(u64);
 
 const PROBE_BIT: u64 = 1 << 32;
-const SLOT_SHIFT: u32 = 40;
+const DRIVEN_BIT: u64 = 1 << 33;
 
 impl Ticket {
     #[inline(always)]
-    pub(crate) const fn new(generation: u32, probe: bool, slot: usize) -> Ticket {
-        Ticket(
-            generation as u64
-                | if probe { PROBE_BIT } else { 0 }
-                | ((slot as u64 & 0xff) << SLOT_SHIFT),
-        )
+    pub(crate) const fn new(generation: u32, probe: bool) -> Ticket {
+        Ticket(generation as u64 | if probe { PROBE_BIT } else { 0 })
     }
 
     #[inline(always)]
@@ -36,8 +32,14 @@ impl Ticket {
     }
 
     #[inline(always)]
-    pub(crate) const fn slot(self) -> usize {
-        ((self.0 >> SLOT_SHIFT) & 0xff) as usize
+    pub(crate) const fn is_driven(self) -> bool {
+        self.0 & DRIVEN_BIT != 0
+    }
+
+    #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
+    #[inline(always)]
+    const fn driven(self) -> Ticket {
+        Ticket(self.0 | DRIVEN_BIT)
     }
 }
 
@@ -45,8 +47,11 @@ impl Ticket {
 ///
 /// Record the outcome with [`success`](Permit::success), [`failure`](Permit::failure),
 /// [`ignore`](Permit::ignore) or [`record`](Permit::record). A permit dropped without a record is a
-/// cancelled call: nothing is recorded and a half-open slot is given back. A permit dropped while
-/// its thread panics records a failure, so a panicking call still counts (R3).
+/// cancelled call: nothing is recorded, it is counted in `cancelled`, and a half-open slot is given
+/// back. A permit dropped while its thread panics records a failure, so a panicking call still
+/// counts (R3). (Calls run by `#[circuit_breaker]` or [`CallPolicy::run`](crate::CallPolicy::run)
+/// tell the two panics apart: one from inside the call is a failure, one that began outside it and
+/// drops the call on its way is a cancellation.)
 ///
 /// The permit carries the generation it was admitted in: an outcome recorded after the breaker
 /// changed state is dropped and counted as `late` (R5).
@@ -62,10 +67,29 @@ impl<'a> Permit<'a> {
         Permit { breaker, ticket }
     }
 
+    #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
+    /// Marks the permit as one whose attempts the driver runs inside its panic guard.
+    #[inline(always)]
+    pub(crate) fn driven(mut self) -> Permit<'a> {
+        self.ticket = self.ticket.driven();
+        self
+    }
+
     /// Whether this is a half-open trial call. A `per_call` retry makes one attempt only on a
     /// probe, so a probe is never amplified (R2).
     pub fn is_probe(&self) -> bool {
         self.ticket.is_probe()
+    }
+
+    /// The generation of the breaker's state this permit was admitted in.
+    pub fn generation(&self) -> u32 {
+        self.ticket.generation()
+    }
+
+    /// Whether the breaker is still in the state this permit was admitted in; once it is not, the
+    /// permit's outcome will be counted `late` and change nothing (R5).
+    pub fn is_current(&self) -> bool {
+        self.breaker.__generation() == self.ticket.generation()
     }
 
     /// The breaker that issued it.
@@ -130,5 +154,56 @@ impl fmt::Debug for Permit<'_> {
             .field("generation", &self.ticket.generation())
             .field("probe", &self.is_probe())
             .finish()
+    }
+}
+
+pub(crate) mod unwind {
+    //! Telling a panic from inside a call from one that began outside it (R3).
+    //!
+    //! The driver runs each attempt inside a [`Guard`]; a guard dropped while its thread panics
+    //! means the panic came out of the attempt, and it leaves a mark on the thread. A driven permit
+    //! dropped unsettled takes one mark: if there is one, its call panicked (a failure), else it
+    //! was dropped by someone else's panic or cancelled (a cancellation). Nested calls leave one
+    //! mark each, and each of their permits takes one.
+    // Loom leaves the driver out, and with it every guard; the marks are still read.
+    #![cfg_attr(loom, allow(dead_code))]
+    use std::cell::Cell;
+
+    thread_local! {
+        static MARKS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Marks the thread when dropped during a panic. Created around an attempt and forgotten when
+    /// the attempt returns, so the normal path costs nothing.
+    #[derive(Debug)]
+    pub(crate) struct Guard;
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = MARKS.try_with(|m| m.set(m.get().saturating_add(1)));
+            }
+        }
+    }
+
+    /// Runs `f` inside a guard.
+    #[inline(always)]
+    pub(crate) fn guarded<R>(f: impl FnOnce() -> R) -> R {
+        let guard = Guard;
+        let out = f();
+        std::mem::forget(guard);
+        out
+    }
+
+    /// Takes one mark: whether a panic came out of a guarded attempt on this thread and has not
+    /// been accounted to a permit yet.
+    pub(crate) fn take_mark() -> bool {
+        MARKS
+            .try_with(|m| {
+                let marks = m.get();
+                m.set(marks.saturating_sub(1));
+                marks > 0
+            })
+            .unwrap_or(false)
     }
 }

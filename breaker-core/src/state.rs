@@ -150,6 +150,12 @@ impl Word {
     }
 }
 
+/// Whether generation `a` came after `b`, counting in wrapping 32-bit arithmetic: a generation up
+/// to 2^31 transitions ahead is newer.
+pub(crate) const fn is_newer(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
 impl fmt::Debug for Word {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Word")

@@ -2,12 +2,17 @@
 //!
 //! Under `cfg(loom)` they are loom's, so the model checker explores every interleaving of the code
 //! exactly as it ships; otherwise they are std's. Nothing else in the crate names `std::sync::atomic`
-//! directly.
+//! directly, nor
+//! `std::sync::Mutex`.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Mutex, MutexGuard};
 
 /// A fn that is `const` in the shipped build and plain under loom, whose atomics have no `const`
 /// constructor: one body for both.

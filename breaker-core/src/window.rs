@@ -15,9 +15,14 @@ use std::time::Duration;
 
 use crate::clock::{self, Millis};
 use crate::config::Window;
+use crate::state::is_newer;
 
-/// Buckets a time window is divided into; outcomes leave it in steps of T/`BUCKETS`.
-pub(crate) const BUCKETS: usize = 20;
+/// A time window of T is judged in buckets of `ceil(T / BUCKETS)` milliseconds: it holds exactly
+/// the outcomes of the last T, give or take less than one bucket (an outcome may stay up to one
+/// bucket longer than T, never shorter).
+pub(crate) const BUCKETS: u64 = 20;
+/// Buckets kept: a window of T covers at most `BUCKETS + 1` buckets, the oldest in part.
+const RING: usize = BUCKETS as usize + 1;
 
 /// The window's counts after recording an outcome.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,7 +41,8 @@ impl Tally {
 
 /// One breaker's rate window, tagged with the closed generation its outcomes belong to: an outcome
 /// of a newer generation empties it first, so a close starts from nothing without the closing
-/// thread having to take this lock.
+/// thread having to take this lock; an outcome of an older generation is late and leaves it alone
+/// (R5).
 #[derive(Debug)]
 pub(crate) struct RateWindow {
     generation: u32,
@@ -70,33 +76,33 @@ impl RateWindow {
         }
     }
 
-    /// Records an outcome of `generation` and returns the counts.
-    pub(crate) fn record(&mut self, generation: u32, failure: bool) -> Tally {
-        self.adopt(generation);
-        match &mut self.outcomes {
-            Outcomes::Count(ring) => ring.push(failure),
-            Outcomes::Time(buckets) => buckets.push(clock::now(), failure),
+    /// Records an outcome of `generation` at `now` and returns the counts; `None` when the window
+    /// already belongs to a newer generation, and the outcome is late.
+    pub(crate) fn record(&mut self, generation: u32, failure: bool, now: Millis) -> Option<Tally> {
+        if is_newer(self.generation, generation) {
+            return None;
         }
-    }
-
-    /// The counts as of now, if the window belongs to `generation`.
-    pub(crate) fn tally(&mut self, generation: u32) -> Tally {
-        if self.generation != generation {
-            return Tally::default();
-        }
-        match &mut self.outcomes {
-            Outcomes::Count(ring) => ring.tally(),
-            Outcomes::Time(buckets) => buckets.tally(clock::now()),
-        }
-    }
-
-    fn adopt(&mut self, generation: u32) {
         if self.generation != generation {
             self.generation = generation;
             match &mut self.outcomes {
                 Outcomes::Count(ring) => ring.clear(),
                 Outcomes::Time(buckets) => buckets.clear(),
             }
+        }
+        Some(match &mut self.outcomes {
+            Outcomes::Count(ring) => ring.push(failure),
+            Outcomes::Time(buckets) => buckets.push(now, failure),
+        })
+    }
+
+    /// The counts at `now`, if the window belongs to `generation`.
+    pub(crate) fn tally(&self, generation: u32, now: Millis) -> Tally {
+        if self.generation != generation {
+            return Tally::default();
+        }
+        match &self.outcomes {
+            Outcomes::Count(ring) => ring.tally(),
+            Outcomes::Time(buckets) => buckets.tally(now),
         }
     }
 }
@@ -152,11 +158,12 @@ impl CountRing {
     }
 }
 
-/// The outcomes of the last `BUCKETS * width` milliseconds, counted per bucket of `width`.
+/// The outcomes of the last `span` milliseconds, counted per bucket of `width`.
 #[derive(Debug)]
 struct TimeBuckets {
+    span: Millis,
     width: Millis,
-    buckets: [Bucket; BUCKETS],
+    buckets: [Bucket; RING],
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -175,16 +182,19 @@ const EMPTY: Bucket = Bucket {
 
 impl TimeBuckets {
     const fn new(span: Duration) -> TimeBuckets {
-        let width = clock::millis(span) / BUCKETS as u64;
+        let span = clock::millis(span);
+        // `Config::build` refuses spans under `MIN_TIME_WINDOW`; the floor only keeps this total.
+        let span = if span == 0 { 1 } else { span };
         TimeBuckets {
-            width: if width == 0 { 1 } else { width },
-            buckets: [EMPTY; BUCKETS],
+            span,
+            width: span.div_ceil(BUCKETS),
+            buckets: [EMPTY; RING],
         }
     }
 
     fn push(&mut self, now: Millis, failure: bool) -> Tally {
         let epoch = now / self.width;
-        let bucket = &mut self.buckets[(epoch % BUCKETS as u64) as usize];
+        let bucket = &mut self.buckets[(epoch % RING as u64) as usize];
         if bucket.epoch != epoch {
             *bucket = Bucket {
                 epoch,
@@ -199,7 +209,10 @@ impl TimeBuckets {
 
     fn tally(&self, now: Millis) -> Tally {
         let current = now / self.width;
-        let oldest = current.saturating_sub(BUCKETS as u64 - 1);
+        // An outcome at `t` is in the window while `t > now - span`. The oldest bucket that can
+        // hold such an outcome is the one holding `now + 1 - span`: it is counted whole, so an
+        // outcome may stay up to one bucket too long, and none leaves early.
+        let oldest = (now + 1).saturating_sub(self.span) / self.width;
         self.buckets
             .iter()
             .filter(|b| b.epoch != u64::MAX && b.epoch >= oldest && b.epoch <= current)
@@ -210,7 +223,7 @@ impl TimeBuckets {
     }
 
     fn clear(&mut self) {
-        self.buckets = [EMPTY; BUCKETS];
+        self.buckets = [EMPTY; RING];
     }
 }
 
@@ -225,22 +238,34 @@ mod tests {
     #[test]
     fn count_ring_slides_one_outcome_at_a_time() {
         let mut w = RateWindow::new(Window::Count(3));
-        assert_eq!(w.record(0, true), tally(1, 1));
-        assert_eq!(w.record(0, false), tally(2, 1));
-        assert_eq!(w.record(0, true), tally(3, 2));
+        assert_eq!(w.record(0, true, 0), Some(tally(1, 1)));
+        assert_eq!(w.record(0, false, 0), Some(tally(2, 1)));
+        assert_eq!(w.record(0, true, 0), Some(tally(3, 2)));
         // The first failure slides out.
-        assert_eq!(w.record(0, false), tally(3, 1));
-        assert_eq!(w.record(0, false), tally(3, 1));
-        assert_eq!(w.record(0, false), tally(3, 0));
+        assert_eq!(w.record(0, false, 0), Some(tally(3, 1)));
+        assert_eq!(w.record(0, false, 0), Some(tally(3, 1)));
+        assert_eq!(w.record(0, false, 0), Some(tally(3, 0)));
     }
 
     #[test]
     fn a_new_generation_starts_empty() {
         let mut w = RateWindow::new(Window::Count(10));
-        w.record(0, true);
-        w.record(0, true);
-        assert_eq!(w.tally(1), Tally::default());
-        assert_eq!(w.record(1, false), tally(1, 0));
+        w.record(0, true, 0);
+        w.record(0, true, 0);
+        assert_eq!(w.tally(1, 0), Tally::default());
+        assert_eq!(w.record(1, false, 0), Some(tally(1, 0)));
+    }
+
+    #[test]
+    fn an_older_generation_is_late_and_changes_nothing() {
+        let mut w = RateWindow::new(Window::Count(10));
+        assert_eq!(w.record(4, true, 0), Some(tally(1, 1)));
+        assert_eq!(w.record(2, false, 0), None);
+        assert_eq!(w.tally(4, 0), tally(1, 1));
+        // Wrapping: generation 1 comes after u32::MAX.
+        let mut w = RateWindow::new(Window::Count(10));
+        assert_eq!(w.record(1, true, 0), Some(tally(1, 1)));
+        assert_eq!(w.record(u32::MAX, true, 0), None);
     }
 
     #[test]
@@ -260,7 +285,48 @@ mod tests {
         b.push(0, true);
         b.push(9_999, false);
         assert_eq!(b.tally(9_999), tally(2, 1));
-        assert_eq!(b.tally(10_000), tally(1, 0));
+        // The outcome of 0 shares its bucket (0..500) with instants still in the span until
+        // 10 498, and is gone from 10 499.
+        assert_eq!(b.tally(10_498), tally(2, 1));
+        assert_eq!(b.tally(10_499), tally(1, 0));
         assert_eq!(b.tally(20_000), Tally::default());
+    }
+
+    /// For every span, an outcome stays in the window for at least `span` and less than `span`
+    /// plus one bucket. (Spans that are not a multiple of 20 ms used to lose outcomes up to a bucket
+    /// early, and spans under 20 ms kept them for 20 ms.)
+    #[test]
+    fn every_span_holds_its_outcomes_for_the_span_to_within_one_bucket() {
+        for span in (20u64..=1_000).chain([1_999, 2_001, 59_999, 60_000, 3_600_007]) {
+            let width = span.div_ceil(BUCKETS);
+            for at in [0, 1, 7, span - 1, span, 3 * span + 5, 1_000_003] {
+                let mut b = TimeBuckets::new(Duration::from_millis(span));
+                b.push(at, true);
+                // Held through `at + span - 1`, the last instant within the span.
+                for now in [at, at + span / 2, at + span - 1] {
+                    assert_eq!(b.tally(now), tally(1, 1), "span {span}, at {at}, now {now}");
+                }
+                // Gone once more than a bucket has passed beyond the span.
+                let gone = at + span - 1 + width;
+                assert_eq!(
+                    b.tally(gone),
+                    Tally::default(),
+                    "span {span}, at {at}, now {gone}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_window_counts_every_bucket() {
+        let mut b = TimeBuckets::new(Duration::from_millis(1_000));
+        for t in 0..1_000 {
+            b.push(t, t % 4 == 0);
+        }
+        assert_eq!(b.tally(999), tally(1_000, 250));
+        // The first bucket (0..50 ms) is counted whole while any of it could be within the span,
+        // and is gone by 1 049: 13 of its 50 outcomes were failures.
+        assert_eq!(b.tally(1_048), tally(1_000, 250));
+        assert_eq!(b.tally(1_049), tally(950, 237));
     }
 }

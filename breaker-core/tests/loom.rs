@@ -1,51 +1,61 @@
-//! Model-checked with loom: every interleaving of the state machine's atomics, as written.
+//! Model-checked with loom: every interleaving of the state machine's atomics and locks, as
+//! written. Every model ends by checking liveness, not only state: once the open period or the
+//! half-open round has run out, the next admission is admitted (R6).
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p breaker-core --test loom --release`.
 #![cfg(loom)]
 
 use std::time::Duration;
 
-use breaker_core::{Breaker, Config, Reset, State, advance};
+use breaker_core::{Breaker, Config, Reset, State, Window, advance};
 use loom::sync::Arc;
 use loom::thread;
+
+/// The open period of every model's breaker, in milliseconds.
+const PERIOD: u64 = 1_000;
 
 fn breaker(threshold: u32, probes: u32) -> Arc<Breaker> {
     let config = Config::builder("loom")
         .threshold(threshold)
-        .reset(Reset::Fixed(Duration::from_secs(1)))
+        .reset(Reset::Fixed(Duration::from_millis(PERIOD)))
         .probes(probes)
         .build()
         .unwrap();
     Arc::new(Breaker::new(config))
 }
 
-/// Opens `b` and lets its period pass, so the next admission starts a half-open round.
-fn open_and_wait(b: &Breaker) {
-    for _ in 0..b.config().policy().threshold_or(1) {
+/// Opens `b` with `threshold` failures and lets its period pass, so the next admission starts a
+/// half-open round.
+fn open_and_wait(b: &Breaker, threshold: u32) {
+    for _ in 0..threshold {
         b.try_acquire().unwrap().failure();
     }
     assert_eq!(b.state(), State::Open);
-    advance(1_000);
+    advance(PERIOD);
 }
 
-trait Threshold {
-    fn threshold_or(&self, default: u32) -> u32;
-}
-
-impl Threshold for breaker_core::TripPolicy {
-    fn threshold_or(&self, default: u32) -> u32 {
-        match *self {
-            breaker_core::TripPolicy::Consecutive { threshold } => threshold,
-            _ => default,
-        }
+/// The liveness check every model ends with: whatever happened, once a full period has passed
+/// with no call in flight, a caller is admitted; a forced-open breaker is the one exception, and
+/// `reset` brings it back.
+fn still_admits(b: &Breaker) {
+    advance(PERIOD);
+    if b.state() == State::ForcedOpen {
+        assert!(b.try_acquire().is_err());
+        b.reset();
     }
+    let permit = b.try_acquire();
+    assert!(
+        permit.is_ok(),
+        "wedged: {:?} rejects after its period ran out",
+        b
+    );
 }
 
 #[test]
 fn half_open_quota_holds_under_concurrent_admissions() {
     loom::model(|| {
         let b = breaker(1, 2);
-        open_and_wait(&b);
+        open_and_wait(&b, 1);
         let generation = b.__generation();
         let threads: Vec<_> = (0..3)
             .map(|_| {
@@ -62,6 +72,9 @@ fn half_open_quota_holds_under_concurrent_admissions() {
         assert_eq!(b.state(), State::HalfOpen);
         // One transition: Open -> HalfOpen, whoever won it.
         assert_eq!(b.__generation(), generation.wrapping_add(1));
+        // Both slots are held by permits that will never settle: the round expires, and the next
+        // caller starts a new one.
+        still_admits(&b);
     });
 }
 
@@ -84,6 +97,7 @@ fn concurrent_failures_trip_once() {
         assert_eq!(b.__generation(), 1, "exactly one Closed -> Open");
         let m = b.metrics();
         assert_eq!(m.failures + m.late + m.rejected, 3);
+        still_admits(&b);
     });
 }
 
@@ -91,11 +105,11 @@ fn concurrent_failures_trip_once() {
 fn a_probe_dropped_while_a_new_round_starts_leaks_no_slot() {
     loom::model(|| {
         let b = breaker(1, 1);
-        open_and_wait(&b);
+        open_and_wait(&b, 1);
         // The first round's probe hangs past one period, then is dropped while another caller
         // starts the next round.
         let hung = b.try_acquire().unwrap();
-        advance(1_000);
+        advance(PERIOD);
         let b2 = Arc::clone(&b);
         let starter = thread::spawn(move || b2.try_acquire().map(std::mem::forget).is_ok());
         drop(hung);
@@ -109,6 +123,7 @@ fn a_probe_dropped_while_a_new_round_starts_leaks_no_slot() {
         // no earlier than now, so the next one is rejected; the dropped probe gave back nothing
         // twice.
         assert!(b.try_acquire().is_err());
+        still_admits(&b);
     });
 }
 
@@ -116,7 +131,7 @@ fn a_probe_dropped_while_a_new_round_starts_leaks_no_slot() {
 fn a_probe_success_and_failure_race_to_one_decision() {
     loom::model(|| {
         let b = breaker(1, 2);
-        open_and_wait(&b);
+        open_and_wait(&b, 1);
         let generation = b.__generation();
         let b1 = Arc::clone(&b);
         let b2 = Arc::clone(&b);
@@ -129,5 +144,115 @@ fn a_probe_success_and_failure_race_to_one_decision() {
         // The failure always decides (reopen); the success alone cannot close with probes = 2.
         assert_eq!(b.state(), State::Open);
         assert_eq!(b.__generation(), generation.wrapping_add(2));
+        still_admits(&b);
+    });
+}
+
+/// The wedge: the winner of Open -> HalfOpen stalls between its swap and the stamp of its round; a
+/// second probe is admitted, fails and reopens the breaker with a newer stamp; then the stalled
+/// winner publishes its older stamp over it. Every admission then found no stamp for the current
+/// generation and was rejected for a full period, forever.
+#[test]
+fn a_stalled_round_winner_cannot_wedge_the_breaker() {
+    loom::model(|| {
+        let b = breaker(1, 2);
+        open_and_wait(&b, 1);
+        let b1 = Arc::clone(&b);
+        let b2 = Arc::clone(&b);
+        let winner = thread::spawn(move || b1.try_acquire().is_ok());
+        let failer = thread::spawn(move || b2.try_acquire().map(|p| p.failure()).is_ok());
+        // The winner may come second, after the failure reopened the breaker, and be refused; the
+        // failing probe is always admitted (first, or beside the winner: two probes fit).
+        let _winner_admitted = winner.join().unwrap();
+        assert!(failer.join().unwrap());
+        // The failure reopened it (failed rounds: 1, still one period with a fixed reset).
+        assert_eq!(b.state(), State::Open);
+        still_admits(&b);
+    });
+}
+
+/// `reset` and `force_open` landing in the middle of a half-open round, against its probe.
+#[test]
+fn manual_control_racing_a_round_leaves_it_live() {
+    loom::model(|| {
+        let b = breaker(1, 1);
+        open_and_wait(&b, 1);
+        let b1 = Arc::clone(&b);
+        let b2 = Arc::clone(&b);
+        let probe = thread::spawn(move || {
+            if let Ok(p) = b1.try_acquire() {
+                p.failure();
+            }
+        });
+        let operator = thread::spawn(move || {
+            b2.force_open();
+            b2.reset();
+        });
+        probe.join().unwrap();
+        operator.join().unwrap();
+        still_admits(&b);
+    });
+}
+
+/// An outcome of a past closed period, recorded after the breaker went round a whole cycle, is
+/// late: it never overwrites the new period's count (R5). Before, the stalled thread's
+/// compare-and-swap replaced the new period's count with its own generation's.
+#[test]
+fn a_stale_failure_never_touches_the_new_periods_count() {
+    loom::model(|| {
+        let b = breaker(3, 1);
+        let b2 = Arc::clone(&b);
+        let stalled = thread::spawn(move || {
+            b2.try_acquire().ok().map(|p| {
+                let generation = p.generation();
+                p.failure();
+                generation
+            })
+        });
+        b.force_open();
+        b.reset();
+        b.try_acquire().unwrap().failure();
+        let admitted_in = stalled.join().unwrap();
+        // The new closed period holds this thread's failure, and the other one's only when that
+        // was admitted in it: a failure of an older period counts there (emptied by the reset) or
+        // is late, never here.
+        let current = b.__generation();
+        let expected = 1 + u64::from(admitted_in == Some(current));
+        assert_eq!(b.state(), State::Closed);
+        assert_eq!(b.metrics().consecutive_failures, expected);
+        still_admits(&b);
+    });
+}
+
+/// The failure-rate window's lock, under every interleaving: two failures and a success racing
+/// into a window of 2 that opens at 50 % trip it exactly once.
+#[test]
+fn the_rate_window_trips_once() {
+    loom::model(|| {
+        let config = Config::builder("loom.rate")
+            .failure_rate(50)
+            .window(Window::Count(2))
+            .min_calls(2)
+            .reset(Reset::Fixed(Duration::from_millis(PERIOD)))
+            .build()
+            .unwrap();
+        let b = Arc::new(Breaker::new(config));
+        let threads: Vec<_> = [false, true, true]
+            .into_iter()
+            .map(|fail| {
+                let b = Arc::clone(&b);
+                thread::spawn(move || {
+                    if let Ok(p) = b.try_acquire() {
+                        if fail { p.failure() } else { p.success() }
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(b.state(), State::Open);
+        assert_eq!(b.__generation(), 1, "exactly one Closed -> Open");
+        let m = b.metrics();
+        assert_eq!(m.successes + m.failures + m.late + m.rejected, 3);
+        still_admits(&b);
     });
 }

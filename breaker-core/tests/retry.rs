@@ -131,9 +131,11 @@ async fn per_attempt_stops_at_once_when_the_breaker_opens() {
     assert_eq!(runs, 0, "a rejected call never runs");
     assert_eq!(start.elapsed(), Duration::ZERO);
     let m = b.metrics();
+    // Two refusals: the first call's second attempt (asked for before any wait) and the second
+    // call. Neither is a failure (R4).
     assert_eq!(
         (m.failures, m.rejected, m.retries),
-        (1, 1, 0),
+        (1, 2, 0),
         "a rejection is not a failure (R4)"
     );
 }
@@ -396,4 +398,63 @@ fn backoff_saturates_for_any_attempt_number() {
         .build()
         .unwrap();
     assert!(p.wait(10_000) <= secs(10));
+}
+
+/// R2: a `per_call` call whose admission goes stale (the breaker left the state it was admitted
+/// in) makes no further attempt. Before, it kept retrying under a breaker that had opened.
+#[tokio::test(start_paused = true)]
+async fn a_stale_per_call_admission_makes_no_further_attempt() {
+    // Stale while the attempt runs: the call ends with the attempt's own error, counted late.
+    let b = consecutive("rt.stale_during", 5, Reset::Fixed(secs(30)), 1);
+    let runs = Cell::new(0u32);
+    let result: Result<u32, Error> = policy(3, Granularity::PerCall)
+        .run(b, classify, || {
+            runs.set(runs.get() + 1);
+            b.force_open();
+            async { FAIL }
+        })
+        .await;
+    assert_eq!(result, FAIL);
+    assert_eq!(runs.get(), 1);
+    let m = b.metrics();
+    assert_eq!((m.admitted, m.failures, m.late, m.retries), (1, 0, 1, 0));
+
+    // Stale while it waits to retry: it wakes, makes no attempt, and says the breaker stopped it.
+    let b = consecutive("rt.stale_waiting", 5, Reset::Fixed(secs(30)), 1);
+    let p = policy(3, Granularity::PerCall);
+    let open_meanwhile = async {
+        tokio::time::sleep(ms(50)).await;
+        b.force_open();
+    };
+    let ((result, runs), ()) = tokio::join!(call(b, &p, &[FAIL]), open_meanwhile);
+    assert_eq!(result, Err(Error::Rejected));
+    assert_eq!(runs, 1);
+    let m = b.metrics();
+    assert_eq!(
+        (m.admitted, m.failures, m.late, m.retries, m.rejected),
+        (1, 0, 1, 0, 0)
+    );
+}
+
+/// R1 with the admission asked before the wait: when another caller opens the breaker while a
+/// `per_attempt` call waits, the attempt it was admitted for still runs and its outcome is late;
+/// when the breaker is already open as the call fails, it ends at once with its own error.
+#[tokio::test(start_paused = true)]
+async fn per_attempt_asks_for_the_next_attempt_before_waiting() {
+    let b = consecutive("rt.ask_first", 5, Reset::Fixed(secs(30)), 1);
+    let p = policy(2, Granularity::PerAttempt);
+    let open_meanwhile = async {
+        tokio::time::sleep(ms(50)).await;
+        b.force_open();
+    };
+    let start = Instant::now();
+    let ((result, runs), ()) = tokio::join!(call(b, &p, &[FAIL]), open_meanwhile);
+    assert_eq!(result, FAIL);
+    assert_eq!(runs, 2);
+    assert_eq!(start.elapsed(), ms(100));
+    let m = b.metrics();
+    assert_eq!(
+        (m.admitted, m.failures, m.late, m.retries, m.rejected),
+        (2, 1, 1, 1, 0)
+    );
 }

@@ -4,7 +4,9 @@ mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use breaker_core::{Reset, State, Window, registry};
+use std::time::Duration;
+
+use breaker_core::{Metrics, Reset, State, Window, registry};
 use common::*;
 use tokio::time::advance;
 
@@ -62,6 +64,16 @@ async fn time_window_evicts_old_outcomes() {
     let b = rate("sm.time_window", 50, Window::Time(secs(10)), 2);
     run(b, "F");
     advance(secs(10)).await;
+    run(b, "F");
+    assert_eq!(
+        b.state(),
+        Open,
+        "10 s later, the first failure may stay up to one 500 ms bucket"
+    );
+    b.reset();
+    run(b, "F");
+    // One bucket (10 s / 20) past the span, it has left.
+    advance(Duration::from_millis(10_499)).await;
     run(b, "F");
     assert_eq!(b.state(), Closed, "the first failure left the window");
     assert_eq!(
@@ -342,13 +354,24 @@ async fn manual_control() {
     assert_eq!(b.metrics().failures, 10);
 
     b.reset();
+    assert_eq!(
+        b.metrics(),
+        Metrics::default(),
+        "a reset empties every count"
+    );
     b.reset();
     assert_eq!(b.state(), Closed);
     run(b, "F");
     assert_eq!(b.state(), Open, "closed again, with threshold 1");
+    // A reset is a transition even on a closed breaker: it starts a new closed period.
     assert_eq!(
         transitions(&mut events, "sm.manual"),
-        [(ForcedOpen, Disabled), (Disabled, Closed), (Closed, Open)]
+        [
+            (ForcedOpen, Disabled),
+            (Disabled, Closed),
+            (Closed, Closed),
+            (Closed, Open)
+        ]
     );
 }
 

@@ -34,6 +34,8 @@ pub(crate) const MAX_PROBES: u64 = 1023;
 pub(crate) const MAX_COUNT_WINDOW: u64 = 1 << 20;
 /// The most attempts a call may make.
 pub(crate) const MAX_ATTEMPTS: u64 = 100;
+/// The shortest time `window`, in milliseconds, as the runtime's `MIN_TIME_WINDOW`.
+pub(crate) const MIN_TIME_WINDOW_MS: u64 = 20;
 
 /// Which attribute the keys belong to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -524,7 +526,17 @@ impl Value<'_> {
     fn window(&self) -> syn::Result<WindowArg> {
         match self.lit() {
             Some(Lit::Int(_)) => self.int(1, MAX_COUNT_WINDOW).map(WindowArg::Count),
-            Some(Lit::Str(_)) => self.duration(false).map(WindowArg::Time),
+            Some(Lit::Str(_)) => {
+                let ms = self.duration(false)?;
+                if ms < MIN_TIME_WINDOW_MS {
+                    return Err(self.error(format!(
+                        "a time `window` must be at least {MIN_TIME_WINDOW_MS}ms: it is judged in \
+                         20 buckets of whole milliseconds, and a shorter one could not be \
+                         honoured; e.g. `window = \"1s\"`"
+                    )));
+                }
+                Ok(WindowArg::Time(ms))
+            }
             _ => Err(self.error(
                 "expected a count of outcomes or a duration, e.g. `window = 100` or `window = \"60s\"`",
             )),

@@ -162,8 +162,8 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let fn_name = &cb.item.sig.ident;
     let at = fn_name.span();
     let mixed = Span::mixed_site();
-    let [classify, shape, result, next, out, last, wait, rejected] = [
-        "classify", "shape", "result", "next", "out", "last", "wait", "rejected",
+    let [classify, shape, result, out, last, wait, rejected] = [
+        "classify", "shape", "result", "out", "last", "wait", "rejected",
     ]
     .map(|name| format_ident!("__breaker_{}", name, span = mixed));
     let output = &cb.output;
@@ -287,11 +287,14 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                     break #p::core::result::Result::Err(#rejected);
                 }
                 #takes
-                let #next = #settled;
-                match #next {
+                // The wait is taken out of the attempt's verdict before sleeping, so nothing that
+                // holds the error lives across the `.await` (a non-`Send` error keeps the future
+                // `Send`).
+                let #wait = match #settled {
                     #p::Next::Return(#result) => break #result,
-                    #p::Next::Retry(#wait) => #sleep,
-                }
+                    #p::Next::Retry(#wait) => #wait,
+                };
+                #sleep;
             }
         }}
     };

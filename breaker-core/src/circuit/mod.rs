@@ -1,18 +1,25 @@
-//! The circuit breaker: admission, outcomes and transitions.
+//! The circuit breaker: admission, outcomes, and the trip policies that decide when it opens.
+//!
+//! The state itself (the word, the stamp, the transitions) lives in [`cell`]; this module asks it
+//! and feeds it.
+
+mod cell;
 
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use crate::Reason;
 use crate::Rejected;
-use crate::clock::{self, Millis, Stamp};
+use crate::clock;
 use crate::config::{Config, TripPolicy};
 use crate::metrics::{Counters, Metrics};
-use crate::permit::{Permit, Ticket};
-use crate::state::{State, Word};
-use crate::sync::{AtomicU64, Ordering};
+use crate::permit::{Permit, Ticket, unwind};
+use crate::state::{State, Word, is_newer};
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::window::RateWindow;
+
+use self::cell::{Announcement, Cell};
 
 /// A circuit breaker.
 ///
@@ -35,13 +42,11 @@ use crate::window::RateWindow;
 /// ```
 pub struct Breaker {
     config: Config,
-    /// The packed [`Word`]. Every transition is one compare-and-swap on it, so it has one winner.
-    word: AtomicU64,
-    /// When the current open period or half-open round began ([`Stamp`]); written by the winner of
-    /// the transition that began it, after the word.
-    stamp: AtomicU64,
+    /// The state word, the stamp of its period, and the transitions between states.
+    cell: Cell,
     /// Consecutive policy: `(closed generation << 32) | failures in a row`. Tagging the count with
-    /// its generation lets a close start from zero without a second write racing the first failure.
+    /// its generation lets a close start from zero without a second write racing the first failure,
+    /// and lets an outcome of an older generation see that it is late (R5).
     consecutive: AtomicU64,
     /// Failure-rate policy: the window (see `window.rs` for why it is behind a lock).
     window: Mutex<RateWindow>,
@@ -50,13 +55,20 @@ pub struct Breaker {
     pub(crate) sites: std::sync::OnceLock<Box<[crate::CallSite]>>,
 }
 
+/// What recording an outcome into a trip policy found.
+enum Recorded {
+    /// Counted in the current closed period; the policy asks to open the breaker when `Some`.
+    Counted(Option<Reason>),
+    /// The policy's counts belong to a newer generation than the outcome's: it is late (R5).
+    Late,
+}
+
 impl Breaker {
     crate::sync::maybe_const! {
         /// A closed breaker with this configuration. `const`, so it can initialise a `static`.
         pub fn new(config: Config) -> Breaker {
             Breaker {
-                word: AtomicU64::new(Word::INITIAL.bits()),
-                stamp: AtomicU64::new(Stamp::UNSET.bits()),
+                cell: Cell::new(),
                 consecutive: AtomicU64::new(0),
                 window: Mutex::new(RateWindow::new(window_of(&config))),
                 counters: Counters::new(),
@@ -82,12 +94,12 @@ impl Breaker {
     /// An open breaker whose period has ended still reads `Open` until the next call asks for
     /// admission and becomes the half-open probe: state changes happen on calls, not on a timer.
     pub fn state(&self) -> State {
-        self.load().state()
+        self.cell.load().state()
     }
 
-    /// A snapshot of the counts.
+    /// A snapshot of the counts since the breaker was built or last [`reset`](Breaker::reset).
     pub fn metrics(&self) -> Metrics {
-        let word = self.load();
+        let word = self.cell.load();
         let mut metrics = self.counters.snapshot();
         if word.state() == State::Closed {
             match self.config.policy {
@@ -98,7 +110,7 @@ impl Breaker {
                     }
                 }
                 TripPolicy::FailureRate { .. } => {
-                    let tally = self.lock_window().tally(word.generation());
+                    let tally = self.lock_window().tally(word.generation(), clock::now());
                     metrics.window_calls = u64::from(tally.calls);
                     metrics.window_failures = u64::from(tally.failures);
                 }
@@ -107,21 +119,24 @@ impl Breaker {
         metrics
     }
 
-    /// How long an open breaker stays open before its next probe, `None` in any other state.
+    /// How long an open breaker stays open before its next probe (time *remaining*, not the whole
+    /// period), `None` in any other state.
     pub fn remaining_open(&self) -> Option<Duration> {
-        let word = self.load();
-        if word.state() != State::Open {
-            return None;
+        let mut word = self.cell.load();
+        loop {
+            if word.state() != State::Open {
+                return None;
+            }
+            let period = self.config.reset.period(word.step());
+            let now = clock::now();
+            match self.cell.started(word, now) {
+                Ok(at) => {
+                    let ends = at.saturating_add(clock::millis(period));
+                    return Some(Duration::from_millis(ends.saturating_sub(now)));
+                }
+                Err(newer) => word = newer,
+            }
         }
-        let period = self.config.reset.period(word.step());
-        Some(match self.started(word) {
-            Ok(Some(at)) => Duration::from_millis(
-                (at.saturating_add(clock::millis(period))).saturating_sub(clock::now()),
-            ),
-            // Just opened (stamp not yet published), or already moved on: a full period is the
-            // honest upper bound.
-            Ok(None) | Err(_) => period,
-        })
     }
 
     /// Asks to make one call. The permit records its outcome; dropped unrecorded, it records
@@ -147,15 +162,10 @@ impl Breaker {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
-        // Acquire pairs with the AcqRel compare-and-swap of each transition, so a thread admitted in
-        // generation g sees everything the winner of g wrote before publishing it.
-        let word = self.load();
+        let word = self.cell.load();
         if matches!(word.state(), State::Closed | State::Disabled) {
-            let slot = self.counters.admitted();
-            return Ok(Permit::new(
-                self,
-                Ticket::new(word.generation(), false, slot),
-            ));
+            self.counters.admitted();
+            return Ok(Permit::new(self, Ticket::new(word.generation(), false)));
         }
         self.try_acquire_slow(word)
     }
@@ -165,19 +175,15 @@ impl Breaker {
         loop {
             match word.state() {
                 State::Closed | State::Disabled => {
-                    let slot = self.counters.admitted();
-                    return Ok(Permit::new(
-                        self,
-                        Ticket::new(word.generation(), false, slot),
-                    ));
+                    self.counters.admitted();
+                    return Ok(Permit::new(self, Ticket::new(word.generation(), false)));
                 }
                 State::ForcedOpen => return Err(self.reject(None)),
                 State::Open => {
                     let period = self.config.reset.period(word.step());
                     let now = clock::now();
-                    let started = match self.started(word) {
-                        Ok(Some(started)) => started,
-                        Ok(None) => return Err(self.reject(Some(period))),
+                    let started = match self.cell.started(word, now) {
+                        Ok(started) => started,
                         Err(newer) => {
                             word = newer;
                             continue;
@@ -188,7 +194,7 @@ impl Breaker {
                         return Err(self.reject(Some(Duration::from_millis(ends - now))));
                     }
                     let next = word.transition(State::HalfOpen, word.step()).with_issued(1);
-                    match self.swap(word, next, Reason::ResetElapsed, now) {
+                    match self.transition(word, next, Reason::ResetElapsed, now) {
                         Ok(()) => return Ok(self.probe(next)),
                         Err(actual) => word = actual,
                     }
@@ -199,8 +205,8 @@ impl Breaker {
                     // wedge the breaker and no probe joins a round that is already stale (R6).
                     let now = clock::now();
                     let period = clock::millis(self.config.reset.period(word.step()));
-                    let expired = match self.started(word) {
-                        Ok(started) => started.is_some_and(|at| now >= at.saturating_add(period)),
+                    let expired = match self.cell.started(word, now) {
+                        Ok(started) => now >= started.saturating_add(period),
                         Err(newer) => {
                             word = newer;
                             continue;
@@ -208,11 +214,11 @@ impl Breaker {
                     };
                     let attempt = if expired {
                         let next = word.transition(State::HalfOpen, word.step()).with_issued(1);
-                        self.swap(word, next, Reason::ProbeRoundExpired, now)
+                        self.transition(word, next, Reason::ProbeRoundExpired, now)
                             .map(|()| next)
                     } else if word.issued() < self.config.probes {
                         let next = word.with_issued(word.issued() + 1);
-                        self.cas(word, next).map(|()| next)
+                        self.cell.cas(word, next).map(|()| next)
                     } else {
                         return Err(self.reject(None));
                     };
@@ -225,10 +231,9 @@ impl Breaker {
         }
     }
 
-    /// Whether a call made now would be admitted, without taking a permit. The retry driver asks
-    /// this before sleeping, so a loop stops at once when the breaker it feeds has opened (R1).
+    /// Whether a call made now would be admitted, without taking a permit.
     pub fn would_admit(&self) -> bool {
-        let word = self.load();
+        let word = self.cell.load();
         match word.state() {
             State::Closed | State::Disabled => true,
             State::HalfOpen => word.issued() < self.config.probes,
@@ -248,17 +253,41 @@ impl Breaker {
         self.set(State::Disabled, Reason::Disabled);
     }
 
-    /// Closes the breaker with empty counts, whatever its state. On a closed breaker it does
-    /// nothing.
+    /// Closes the breaker with empty counts, whatever its state, closed included: the trip policy
+    /// forgets its failures, the half-open round and the failed rounds are dropped, and every
+    /// [`Metrics`] count starts again from zero. It is a transition (one event, reason `reset`,
+    /// a new generation), so calls admitted before it and settled after it are counted `late`.
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, Config, State};
+    ///
+    /// static DB: Breaker = Breaker::new(Config::new("db")); // threshold 5
+    /// for _ in 0..4 {
+    ///     DB.try_acquire().unwrap().failure();
+    /// }
+    /// assert_eq!(DB.metrics().consecutive_failures, 4);
+    /// DB.reset();
+    /// let m = DB.metrics();
+    /// assert_eq!((m.consecutive_failures, m.failures, m.admitted), (0, 0, 0));
+    /// assert_eq!(DB.state(), State::Closed);
+    /// ```
     pub fn reset(&self) {
-        self.set(State::Closed, Reason::Reset);
+        self.counters.reset();
+        let mut word = self.cell.load();
+        loop {
+            let next = word.transition(State::Closed, 0);
+            match self.transition(word, next, Reason::Reset, clock::now()) {
+                Ok(()) => return,
+                Err(actual) => word = actual,
+            }
+        }
     }
 
     fn set(&self, to: State, reason: Reason) {
-        let mut word = self.load();
+        let mut word = self.cell.load();
         while word.state() != to {
             let next = word.transition(to, 0);
-            match self.swap(word, next, reason, clock::now()) {
+            match self.transition(word, next, reason, clock::now()) {
                 Ok(()) => return,
                 Err(actual) => word = actual,
             }
@@ -274,9 +303,9 @@ impl Breaker {
     pub(crate) fn on_success(&self, ticket: Ticket) {
         if let TripPolicy::Consecutive { .. } = self.config.policy
             && !ticket.is_probe()
-            && self.load().generation() == ticket.generation()
+            && self.cell.load().generation() == ticket.generation()
         {
-            self.counters.success(ticket.slot());
+            self.counters.success();
             let current = self.consecutive.load(Ordering::Relaxed);
             if unpack(current).1 != 0 {
                 self.clear_consecutive(current, ticket.generation());
@@ -290,7 +319,8 @@ impl Breaker {
     fn clear_consecutive(&self, current: u64, generation: u32) {
         if unpack(current).0 == generation {
             // Relaxed: the count orders nothing; a lost race with a failure of the same generation
-            // only means that failure's count survives, as it should.
+            // only means that failure's count survives, as it should. A count of another
+            // generation is left alone: an older one is dead, a newer one is not ours (R5).
             let _ = self.consecutive.compare_exchange(
                 current,
                 pack(generation, 0),
@@ -303,44 +333,58 @@ impl Breaker {
     #[cold]
     #[inline(never)]
     fn on_success_slow(&self, ticket: Ticket) {
-        let word = self.load();
+        let word = self.cell.load();
         if word.generation() != ticket.generation() {
             return self.counters.late();
         }
-        self.counters.success(ticket.slot());
         if ticket.is_probe() {
+            self.counters.success();
             return self.probe_succeeded(word);
+        }
+        if word.state() != State::Closed {
+            // Disabled: counted, judged by nothing.
+            return self.counters.success();
         }
         match self.config.policy {
             TripPolicy::Consecutive { .. } => {
+                self.counters.success();
                 self.clear_consecutive(self.consecutive.load(Ordering::Relaxed), word.generation());
             }
             // A success can complete `min_calls` and so reveal a rate already over the limit.
-            TripPolicy::FailureRate { .. } if word.state() == State::Closed => {
-                self.record_rate(word, false);
-            }
-            TripPolicy::FailureRate { .. } => {}
+            TripPolicy::FailureRate { .. } => match self.record_rate(word, false) {
+                Recorded::Late => self.counters.late(),
+                Recorded::Counted(trip) => {
+                    self.counters.success();
+                    self.trip(word, trip);
+                }
+            },
         }
     }
 
     pub(crate) fn on_failure(&self, ticket: Ticket, timed_out: bool) {
-        let word = self.load();
+        let word = self.cell.load();
         if word.generation() != ticket.generation() {
             return self.counters.late();
         }
+        let trip = match word.state() {
+            State::Closed => match self.record_failure(word) {
+                Recorded::Late => return self.counters.late(),
+                Recorded::Counted(trip) => trip,
+            },
+            _ => None,
+        };
         self.counters.failure();
         if timed_out {
             self.counters.timeout();
         }
-        match word.state() {
-            State::HalfOpen if ticket.is_probe() => self.probe_failed(word),
-            State::Closed => self.closed_failure(word),
-            _ => {}
+        if word.state() == State::HalfOpen && ticket.is_probe() {
+            self.probe_failed(word);
         }
+        self.trip(word, trip);
     }
 
     pub(crate) fn on_ignore(&self, ticket: Ticket) {
-        if self.load().generation() != ticket.generation() {
+        if self.cell.load().generation() != ticket.generation() {
             return self.counters.late();
         }
         self.counters.ignored();
@@ -349,29 +393,45 @@ impl Breaker {
         }
     }
 
-    /// A permit dropped without an outcome: a panic records a failure (R3), a cancellation gives a
-    /// half-open slot back and records nothing (R6).
+    /// A permit dropped without an outcome: a panic from inside the call records a failure (R3);
+    /// a cancellation, or a panic that began outside the call, records nothing and gives a
+    /// half-open slot back (R6).
     #[cold]
     #[inline(never)]
     pub(crate) fn on_unsettled(&self, ticket: Ticket) {
-        if std::thread::panicking() {
-            self.on_failure(ticket, false);
-        } else if ticket.is_probe() {
+        let panicked = if ticket.is_driven() {
+            unwind::take_mark()
+        } else {
+            std::thread::panicking()
+        };
+        if panicked {
+            return self.on_failure(ticket, false);
+        }
+        self.counters.cancelled();
+        if ticket.is_probe() {
             self.give_back(ticket.generation());
         }
     }
 
+    #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
     pub(crate) fn on_retry(&self) {
         self.counters.retry();
     }
 
-    fn closed_failure(&self, word: Word) {
+    // ---- trip policies ----
+
+    fn record_failure(&self, word: Word) -> Recorded {
         let generation = word.generation();
         match self.config.policy {
             TripPolicy::Consecutive { threshold } => {
                 let mut current = self.consecutive.load(Ordering::Relaxed);
-                let failures = loop {
+                loop {
                     let (tagged, failures) = unpack(current);
+                    if is_newer(tagged, generation) {
+                        // The breaker has closed again since this outcome's admission: its count
+                        // is not ours to touch (R5).
+                        return Recorded::Late;
+                    }
                     let failures = if tagged == generation {
                         failures.saturating_add(1)
                     } else {
@@ -383,41 +443,47 @@ impl Breaker {
                         Ordering::Relaxed,
                         Ordering::Relaxed,
                     ) {
-                        Ok(_) => break failures,
+                        Ok(_) => {
+                            return Recorded::Counted(
+                                (failures >= threshold)
+                                    .then_some(Reason::ConsecutiveFailures { failures }),
+                            );
+                        }
                         Err(actual) => current = actual,
                     }
-                };
-                if failures >= threshold {
-                    self.trip(word, Reason::ConsecutiveFailures { failures });
                 }
             }
             TripPolicy::FailureRate { .. } => self.record_rate(word, true),
         }
     }
 
-    fn record_rate(&self, word: Word, failure: bool) {
+    fn record_rate(&self, word: Word, failure: bool) -> Recorded {
         let TripPolicy::FailureRate {
             percent, min_calls, ..
         } = self.config.policy
         else {
-            return;
+            return Recorded::Counted(None);
         };
-        let tally = self.lock_window().record(word.generation(), failure);
-        if tally.trips(percent, min_calls) {
-            self.trip(
-                word,
+        let recorded = self
+            .lock_window()
+            .record(word.generation(), failure, clock::now());
+        match recorded {
+            None => Recorded::Late,
+            Some(tally) => Recorded::Counted(tally.trips(percent, min_calls).then_some(
                 Reason::FailureRate {
                     failures: tally.failures,
                     calls: tally.calls,
                 },
-            );
+            )),
         }
     }
 
-    /// Closed -> Open. Only one thread's swap from this closed generation succeeds (R7); the rest
-    /// find a newer word and do nothing.
-    fn trip(&self, word: Word, reason: Reason) {
-        let _ = self.swap(word, word.transition(State::Open, 0), reason, clock::now());
+    /// Closed -> Open, when a policy asked for it. Only one thread's swap from this closed
+    /// generation succeeds (R7); the rest find a newer word and do nothing.
+    fn trip(&self, word: Word, reason: Option<Reason>) {
+        if let Some(reason) = reason {
+            let _ = self.transition(word, word.transition(State::Open, 0), reason, clock::now());
+        }
     }
 
     fn probe_succeeded(&self, mut word: Word) {
@@ -426,14 +492,14 @@ impl Breaker {
             let successes = word.successes() + 1;
             let result = if successes >= self.config.probes {
                 // A close forgets the failed rounds: the next opening starts at `reset`'s minimum.
-                self.swap(
+                self.transition(
                     word,
                     word.transition(State::Closed, 0),
                     Reason::ProbesSucceeded,
                     clock::now(),
                 )
             } else {
-                self.cas(word, word.with_successes(successes))
+                self.cell.cas(word, word.with_successes(successes))
             };
             match result {
                 Ok(()) => return,
@@ -446,7 +512,7 @@ impl Breaker {
         let generation = word.generation();
         while word.generation() == generation && word.state() == State::HalfOpen {
             let next = word.transition(State::Open, word.step().saturating_add(1));
-            match self.swap(word, next, Reason::ProbeFailed, clock::now()) {
+            match self.transition(word, next, Reason::ProbeFailed, clock::now()) {
                 Ok(()) => return,
                 Err(actual) => word = actual,
             }
@@ -455,64 +521,35 @@ impl Breaker {
 
     /// Returns a half-open slot of `generation`, if that round is still running.
     fn give_back(&self, generation: u32) {
-        let mut word = self.load();
+        let mut word = self.cell.load();
         while word.generation() == generation
             && word.state() == State::HalfOpen
             && word.issued() > 0
         {
-            match self.cas(word, word.with_issued(word.issued() - 1)) {
+            match self.cell.cas(word, word.with_issued(word.issued() - 1)) {
                 Ok(()) => return,
                 Err(actual) => word = actual,
             }
         }
     }
 
-    // ---- the word ----
-
-    #[inline]
-    fn load(&self) -> Word {
-        Word::from_bits(self.word.load(Ordering::Acquire))
-    }
-
-    /// A change within one generation (a half-open slot taken or returned, a success counted).
-    fn cas(&self, current: Word, next: Word) -> Result<(), Word> {
-        // AcqRel: Acquire to see the state the current word stands for; Release so the next reader
-        // of this word sees ours.
-        self.word
-            .compare_exchange(
-                current.bits(),
-                next.bits(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .map(drop)
-            .map_err(Word::from_bits)
-    }
-
-    /// A transition: the one thread whose swap succeeds stamps the new period and announces it.
-    fn swap(&self, current: Word, next: Word, reason: Reason, now: Millis) -> Result<(), Word> {
-        self.swap_stamped(current, next, reason, now)
-    }
-
-    /// A transition whose period began at `started` rather than now (a restored open period).
-    fn swap_stamped(
+    /// A transition of the cell, announced under this breaker's name.
+    fn transition(
         &self,
         current: Word,
         next: Word,
         reason: Reason,
-        started: Millis,
+        started: clock::Millis,
     ) -> Result<(), Word> {
-        self.cas(current, next)?;
-        if matches!(next.state(), State::Open | State::HalfOpen) {
-            // Release pairs with the Acquire in `started`: a reader that sees this stamp sees the
-            // period it starts.
-            self.stamp.store(
-                Stamp::new(next.generation(), started).bits(),
-                Ordering::Release,
-            );
-        }
-        announce(self, current.state(), next.state(), reason);
-        Ok(())
+        self.cell.transition(
+            current,
+            next,
+            started,
+            Announcement {
+                breaker: self.config.name,
+                reason,
+            },
+        )
     }
 
     /// Opens the breaker for `remaining` (at most one period of step `failed_rounds`), as a
@@ -524,10 +561,10 @@ impl Breaker {
         let now = clock::now();
         // A period that began `period - remaining` ago ends `remaining` from now.
         let started = now.saturating_sub(clock::millis(period - remaining));
-        let mut word = self.load();
+        let mut word = self.cell.load();
         loop {
             let next = word.transition(State::Open, failed_rounds);
-            match self.swap_stamped(word, next, Reason::Restored, started) {
+            match self.transition(word, next, Reason::Restored, started) {
                 Ok(()) => return,
                 Err(actual) => word = actual,
             }
@@ -537,31 +574,21 @@ impl Breaker {
     /// The state, and the failed half-open rounds since the last close.
     #[cfg(not(loom))]
     pub(crate) fn state_and_failed_rounds(&self) -> (State, u32) {
-        let word = self.load();
+        let word = self.cell.load();
         (word.state(), word.step())
     }
 
-    /// When the period of `word` began: `Ok(None)` while its winner has not published the stamp
-    /// yet (the period has only just begun), `Err(newer)` when the stamp belongs to a newer word,
-    /// which means `word` was stale and the caller must look again.
-    fn started(&self, word: Word) -> Result<Option<Millis>, Word> {
-        let stamp = Stamp::from_bits(self.stamp.load(Ordering::Acquire));
-        if let Some(at) = stamp.at(word.generation()) {
-            return Ok(Some(at));
-        }
-        // The stamp is stored after the word's swap, so having read a newer stamp (Acquire), this
-        // load sees at least the word that stamp belongs to.
-        let current = self.load();
-        if current == word {
-            Ok(None)
-        } else {
-            Err(current)
-        }
+    fn probe(&self, word: Word) -> Permit<'_> {
+        self.counters.admitted();
+        Permit::new(self, Ticket::new(word.generation(), true))
     }
 
-    fn probe(&self, word: Word) -> Permit<'_> {
-        let slot = self.counters.admitted();
-        Permit::new(self, Ticket::new(word.generation(), true, slot))
+    /// What a `per_call` call returns when its admission went stale while it waited to retry: the
+    /// breaker has moved on without it. Not counted as a rejection: the call was admitted.
+    #[cfg(not(loom))]
+    #[cold]
+    pub(crate) fn stale_rejection(&self) -> Rejected {
+        Rejected::new(self.config.name, self.remaining_open())
     }
 
     #[cold]
@@ -570,7 +597,7 @@ impl Breaker {
         Rejected::new(self.config.name, retry_after)
     }
 
-    fn lock_window(&self) -> std::sync::MutexGuard<'_, RateWindow> {
+    fn lock_window(&self) -> MutexGuard<'_, RateWindow> {
         // Nothing panics while holding the lock, but a poisoned window is still a valid window.
         self.window.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -578,25 +605,9 @@ impl Breaker {
     /// The generation of the current state; a test hook for models that count transitions.
     #[doc(hidden)]
     pub fn __generation(&self) -> u32 {
-        self.load().generation()
+        self.cell.load().generation()
     }
 }
-
-#[cfg(not(loom))]
-fn announce(breaker: &Breaker, from: State, to: State, reason: Reason) {
-    crate::events::announce(crate::events::Transition {
-        breaker: breaker.name(),
-        from,
-        to,
-        // The event's own reading, not the millisecond stamp, so `at` is exact.
-        at: tokio::time::Instant::now(),
-        wall: std::time::SystemTime::now(),
-        reason,
-    });
-}
-
-#[cfg(loom)]
-fn announce(_: &Breaker, _: State, _: State, _: Reason) {}
 
 const fn window_of(config: &Config) -> crate::config::Window {
     match config.policy {
@@ -618,11 +629,8 @@ impl fmt::Debug for Breaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Breaker")
             .field("name", &self.config.name)
-            .field("word", &self.load())
-            .field(
-                "stamp",
-                &Stamp::from_bits(self.stamp.load(Ordering::Relaxed)),
-            )
+            .field("word", &self.cell.load())
+            .field("stamp", &self.cell.stamp())
             .field("metrics", &self.counters.snapshot())
             .finish_non_exhaustive()
     }
