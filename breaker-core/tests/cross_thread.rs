@@ -34,8 +34,6 @@ const fn built(config: Result<Config, breaker_core::ConfigError>) -> Config {
     }
 }
 
-// TODO(when merged): `Metrics::cancelled` arrives with the state-machine fixes; add it to `Totals`
-// (a dropped permit counts there) once it exists.
 /// Every counter, compared at once so a mismatch shows them all.
 #[derive(Debug, PartialEq, Eq)]
 struct Totals {
@@ -44,6 +42,7 @@ struct Totals {
     failures: u64,
     timeouts: u64,
     ignored: u64,
+    cancelled: u64,
     late: u64,
     rejected: u64,
     retries: u64,
@@ -60,6 +59,7 @@ impl From<Metrics> for Totals {
             failures: m.failures,
             timeouts: m.timeouts,
             ignored: m.ignored,
+            cancelled: m.cancelled,
             late: m.late,
             rejected: m.rejected,
             retries: m.retries,
@@ -162,6 +162,7 @@ fn successes_settled_on_other_threads_are_all_counted() {
             failures: 0,
             timeouts: 0,
             ignored: 0,
+            cancelled: 0,
             late: 0,
             rejected: 0,
             retries: 0,
@@ -199,6 +200,7 @@ fn every_kind_of_outcome_settled_on_other_threads_is_counted_once() {
             failures: 2 * fifth,
             timeouts: fifth,
             ignored: fifth,
+            cancelled: fifth,
             late: 0,
             rejected: 0,
             retries: 0,
