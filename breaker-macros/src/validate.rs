@@ -89,6 +89,9 @@ pub(crate) enum Handoff {
 
 /// A named argument that each attempt gets its own of.
 pub(crate) struct AttemptArg {
+    /// The parameter's `#[cfg]` and `#[cfg_attr]` attributes: the statements that hand the
+    /// argument to each attempt exist exactly when the parameter does.
+    pub(crate) cfgs: Vec<Attr>,
     pub(crate) ident: Ident,
     pub(crate) mutability: Option<Token![mut]>,
     pub(crate) handoff: Handoff,
@@ -289,6 +292,12 @@ pub(crate) fn circuit_breaker(
                         },
                     };
                     attempt_args.push(AttemptArg {
+                        cfgs: typed
+                            .attrs
+                            .iter()
+                            .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
+                            .cloned()
+                            .collect(),
                         ident: pat.ident.clone(),
                         mutability: pat.mutability,
                         handoff,
