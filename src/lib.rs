@@ -476,7 +476,9 @@
 //! 4. `shared` together with any breaker key (and call keys on a `#[shared_breaker]`).
 //! 5. `timeout` on a fn that is not `async`.
 //! 6. A return type that is not a `Result` (checked by type, so aliases such as
-//!    `anyhow::Result<T>` pass), no return type, a `const fn`, an item that is not a fn.
+//!    `anyhow::Result<T>` pass), no return type, a `const fn`, an item that is not a fn,
+//!    `#[track_caller]` (the body runs inside the breaker's call wrapper, so
+//!    `Location::caller()` could only name the wrapper).
 //! 7. A second `#[circuit_breaker]`, or a retry attribute of another crate (`#[retry]`,
 //!    `#[retryable]`, `#[backon::retry]`, ...) below it on the same fn: stacked, the order they
 //!    wrap each other in decides what the breaker counts, and nothing shows it.
