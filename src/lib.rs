@@ -164,9 +164,9 @@
 //!
 //! ## `name`
 //!
-//! The breaker's key in the [`registry`]. Two breakers with one name are a programming error,
-//! reported on the registry's first use with both source locations; two methods of one module that
-//! share a fn name need a `name` each.
+//! The breaker's key in the [`registry`]. The default, the fn's path, leaves out the type of a
+//! method: two methods of one module with one fn name need a `name` on one of them (see
+//! [two breakers, one name](#two-breakers-one-name)).
 //!
 //! ```
 //! # use breakerbox::{Rejected, circuit_breaker};
@@ -519,6 +519,51 @@
 //! [`Breaker::reset`]), or print the registry as a table. [`Registry::subscribe`] streams every
 //! state transition ([`Transition`]: breaker, from, to, when, why); it is bounded, so a subscriber
 //! that falls behind loses the oldest transitions and is told how many, and never slows a call.
+//!
+//! ## Two breakers, one name
+//!
+//! A breaker's default name is the fn's path, `module_path::fn_name`, which leaves out the type
+//! of a method: two methods named `get` in two `impl` blocks of one module both get the name
+//! `my_app::store::get`. Breakers are only ever shared through `shared = PATH`, so that is a
+//! programming error, and it is reported once: the first call of [`registry()`] in the process
+//! panics with a message that names both source locations and says what to write. Every later
+//! call returns the registry, which lists both breakers (ordered by file, then line, and
+//! [`Registry::get`] returns the first); each method keeps calling through its own breaker.
+//! [`Registry::check`] reports the duplicates, so a test of your program can assert there are
+//! none. Give one of them a `name`:
+//!
+//! ```
+//! # use breakerbox::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! mod store {
+//!     # use super::{Error, circuit_breaker};
+//!     pub struct Users;
+//!     pub struct Orders;
+//!
+//!     impl Users {
+//!         // Named `<module path>::store::get`.
+//!         #[circuit_breaker(threshold = 5)]
+//!         pub fn get(&self, id: u64) -> Result<u64, Error> {
+//!             Ok(id)
+//!         }
+//!     }
+//!
+//!     impl Orders {
+//!         // Without a `name`, also `<module path>::store::get`.
+//!         #[circuit_breaker(name = "orders", threshold = 5)]
+//!         pub fn get(&self, id: u64) -> Result<u64, Error> {
+//!             Ok(id)
+//!         }
+//!     }
+//! }
+//!
+//! # fn main() {
+//! // In a test of your program:
+//! assert_eq!(breakerbox::registry().check(), Ok(()));
+//! # assert_eq!(store::Users.get(1).unwrap() + store::Orders.get(2).unwrap(), 3);
+//! # }
+//! ```
 //!
 //! ## `tracing`
 //!
