@@ -603,3 +603,101 @@
 
 pub use breaker_core::*;
 pub use breaker_macros::{circuit_breaker, shared_breaker};
+
+/// The README's subscription loop, run (a test only: this item exists for `cargo test --doc`).
+///
+/// `readme_subscribe.rs` holds the block the README shows under "At run time", checked below to
+/// be that block verbatim. It runs here as written, with its `println!` and `eprintln!` recorded,
+/// while more transitions than [`EVENTS_CAPACITY`] pass it by: it reports the loss and keeps
+/// reading.
+///
+/// ```standalone_crate
+/// use std::sync::Mutex;
+///
+/// use breakerbox::{EVENTS_CAPACITY, State, shared_breaker};
+///
+/// #[shared_breaker(name = "payments", threshold = 5)]
+/// static PAYMENTS: breakerbox::Breaker;
+///
+/// /// What the README's block prints, in order.
+/// static PRINTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+///
+/// macro_rules! println {
+///     ($($arg:tt)*) => { PRINTED.lock().unwrap().push(format!($($arg)*)) };
+/// }
+///
+/// macro_rules! eprintln {
+///     ($($arg:tt)*) => { PRINTED.lock().unwrap().push(format!($($arg)*)) };
+/// }
+///
+/// fn printed() -> Vec<String> {
+///     PRINTED.lock().unwrap().clone()
+/// }
+///
+/// /// Lets the reader task run until it has printed `lines` lines in all.
+/// async fn until_printed(lines: usize) {
+///     for _ in 0..100_000 {
+///         if PRINTED.lock().unwrap().len() >= lines {
+///             return;
+///         }
+///         tokio::task::yield_now().await;
+///     }
+///     let printed = printed();
+///     let last = &printed[printed.len().saturating_sub(3)..];
+///     panic!("the README's loop printed {} lines, not {lines}; the last: {last:#?}", printed.len());
+/// }
+///
+/// async fn readme() {
+#[doc = include_str!("readme_subscribe.rs")]
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let readme_md = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+///     let block = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/readme_subscribe.rs"));
+///     assert!(
+///         readme_md.contains(&format!("```rust\n{block}```\n")),
+///         "README.md no longer shows src/readme_subscribe.rs as one of its blocks"
+///     );
+///
+///     let reader = tokio::spawn(readme());
+///     // The block lists the breakers, forces `payments` open and subscribes, then waits.
+///     until_printed(1).await;
+///     assert_eq!(printed(), [format!("payments: closed {:?}", PAYMENTS.metrics())]);
+///     assert_eq!(PAYMENTS.state(), State::ForcedOpen);
+///
+///     // More transitions than a subscriber holds, while the reader is not polled.
+///     let rounds = EVENTS_CAPACITY / 2 + 50;
+///     for _ in 0..rounds {
+///         PAYMENTS.reset();
+///         PAYMENTS.force_open();
+///     }
+///     let lost = 2 * rounds - EVENTS_CAPACITY;
+///     assert_eq!(lost, 100);
+///     let reset = "payments: forced_open -> closed (reset)";
+///     let forced = "payments: closed -> forced_open (forced open)";
+///
+///     // It reports the loss, then reads the transitions still held, oldest first...
+///     until_printed(1 + 1 + EVENTS_CAPACITY).await;
+///     let lines = printed();
+///     assert_eq!(lines[1], "missed 100 transitions");
+///     let held: Vec<&str> = (lost..2 * rounds)
+///         .map(|i| if i % 2 == 0 { reset } else { forced })
+///         .collect();
+///     assert_eq!(lines[2..], held);
+///
+///     // ...and keeps reading: a later transition arrives.
+///     PAYMENTS.reset();
+///     until_printed(1 + 1 + EVENTS_CAPACITY + 1).await;
+///     for _ in 0..100 {
+///         tokio::task::yield_now().await;
+///     }
+///     let lines = printed();
+///     assert_eq!(lines.len(), 1 + 1 + EVENTS_CAPACITY + 1);
+///     assert_eq!(lines.last().unwrap(), reset);
+///     assert!(!reader.is_finished());
+///     reader.abort();
+/// }
+/// ```
+#[cfg(doctest)]
+pub struct ReadmeSubscribe;
