@@ -171,9 +171,9 @@
 //!
 //! ## `name`
 //!
-//! The breaker's key in the [`registry`]. Two breakers with one name are a programming error,
-//! reported on the registry's first use with both source locations; two methods of one module that
-//! share a fn name need a `name` each.
+//! The breaker's key in the [`registry`]. The default, the fn's path, leaves out the type of a
+//! method: two methods of one module with one fn name need a `name` on one of them (see
+//! [two breakers, one name](#two-breakers-one-name)).
 //!
 //! ```
 //! # use breakerbox::{Rejected, circuit_breaker};
@@ -483,7 +483,9 @@
 //! 4. `shared` together with any breaker key (and call keys on a `#[shared_breaker]`).
 //! 5. `timeout` on a fn that is not `async`.
 //! 6. A return type that is not a `Result` (checked by type, so aliases such as
-//!    `anyhow::Result<T>` pass), no return type, a `const fn`, an item that is not a fn.
+//!    `anyhow::Result<T>` pass), no return type, a `const fn`, an item that is not a fn,
+//!    `#[track_caller]` (the body runs inside the breaker's call wrapper, so
+//!    `Location::caller()` could only name the wrapper).
 //! 7. A second `#[circuit_breaker]`, or a retry attribute of another crate (`#[retry]`,
 //!    `#[retryable]`, `#[backon::retry]`, ...) below it on the same fn: stacked, the order they
 //!    wrap each other in decides what the breaker counts, and nothing shows it.
@@ -531,6 +533,51 @@
 //! trip policy's failures, the half-open round, the failed rounds and every [`Metrics`] count
 //! start again from zero (a call in flight across the reset is counted `late` when it ends).
 //!
+//! ## Two breakers, one name
+//!
+//! A breaker's default name is the fn's path, `module_path::fn_name`, which leaves out the type
+//! of a method: two methods named `get` in two `impl` blocks of one module both get the name
+//! `my_app::store::get`. Breakers are only ever shared through `shared = PATH`, so that is a
+//! programming error, and it is reported once: the first call of [`registry()`] in the process
+//! panics with a message that names both source locations and says what to write. Every later
+//! call returns the registry, which lists both breakers (ordered by file, then line, and
+//! [`Registry::get`] returns the first); each method keeps calling through its own breaker.
+//! [`Registry::check`] reports the duplicates, so a test of your program can assert there are
+//! none. Give one of them a `name`:
+//!
+//! ```
+//! # use breakerbox::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! mod store {
+//!     # use super::{Error, circuit_breaker};
+//!     pub struct Users;
+//!     pub struct Orders;
+//!
+//!     impl Users {
+//!         // Named `<module path>::store::get`.
+//!         #[circuit_breaker(threshold = 5)]
+//!         pub fn get(&self, id: u64) -> Result<u64, Error> {
+//!             Ok(id)
+//!         }
+//!     }
+//!
+//!     impl Orders {
+//!         // Without a `name`, also `<module path>::store::get`.
+//!         #[circuit_breaker(name = "orders", threshold = 5)]
+//!         pub fn get(&self, id: u64) -> Result<u64, Error> {
+//!             Ok(id)
+//!         }
+//!     }
+//! }
+//!
+//! # fn main() {
+//! // In a test of your program:
+//! assert_eq!(breakerbox::registry().check(), Ok(()));
+//! # assert_eq!(store::Users.get(1).unwrap() + store::Orders.get(2).unwrap(), 3);
+//! # }
+//! ```
+//!
 //! ## `tracing`
 //!
 //! These names and fields are stable; dashboards and log queries may depend on them.
@@ -570,3 +617,101 @@
 
 pub use breaker_core::*;
 pub use breaker_macros::{circuit_breaker, shared_breaker};
+
+/// The README's subscription loop, run (a test only: this item exists for `cargo test --doc`).
+///
+/// `readme_subscribe.rs` holds the block the README shows under "At run time", checked below to
+/// be that block verbatim. It runs here as written, with its `println!` and `eprintln!` recorded,
+/// while more transitions than [`EVENTS_CAPACITY`] pass it by: it reports the loss and keeps
+/// reading.
+///
+/// ```standalone_crate
+/// use std::sync::Mutex;
+///
+/// use breakerbox::{EVENTS_CAPACITY, State, shared_breaker};
+///
+/// #[shared_breaker(name = "payments", threshold = 5)]
+/// static PAYMENTS: breakerbox::Breaker;
+///
+/// /// What the README's block prints, in order.
+/// static PRINTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+///
+/// macro_rules! println {
+///     ($($arg:tt)*) => { PRINTED.lock().unwrap().push(format!($($arg)*)) };
+/// }
+///
+/// macro_rules! eprintln {
+///     ($($arg:tt)*) => { PRINTED.lock().unwrap().push(format!($($arg)*)) };
+/// }
+///
+/// fn printed() -> Vec<String> {
+///     PRINTED.lock().unwrap().clone()
+/// }
+///
+/// /// Lets the reader task run until it has printed `lines` lines in all.
+/// async fn until_printed(lines: usize) {
+///     for _ in 0..100_000 {
+///         if PRINTED.lock().unwrap().len() >= lines {
+///             return;
+///         }
+///         tokio::task::yield_now().await;
+///     }
+///     let printed = printed();
+///     let last = &printed[printed.len().saturating_sub(3)..];
+///     panic!("the README's loop printed {} lines, not {lines}; the last: {last:#?}", printed.len());
+/// }
+///
+/// async fn readme() {
+#[doc = include_str!("readme_subscribe.rs")]
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let readme_md = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+///     let block = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/readme_subscribe.rs"));
+///     assert!(
+///         readme_md.contains(&format!("```rust\n{block}```\n")),
+///         "README.md no longer shows src/readme_subscribe.rs as one of its blocks"
+///     );
+///
+///     let reader = tokio::spawn(readme());
+///     // The block lists the breakers, forces `payments` open and subscribes, then waits.
+///     until_printed(1).await;
+///     assert_eq!(printed(), [format!("payments: closed {:?}", PAYMENTS.metrics())]);
+///     assert_eq!(PAYMENTS.state(), State::ForcedOpen);
+///
+///     // More transitions than a subscriber holds, while the reader is not polled.
+///     let rounds = EVENTS_CAPACITY / 2 + 50;
+///     for _ in 0..rounds {
+///         PAYMENTS.reset();
+///         PAYMENTS.force_open();
+///     }
+///     let lost = 2 * rounds - EVENTS_CAPACITY;
+///     assert_eq!(lost, 100);
+///     let reset = "payments: forced_open -> closed (reset)";
+///     let forced = "payments: closed -> forced_open (forced open)";
+///
+///     // It reports the loss, then reads the transitions still held, oldest first...
+///     until_printed(1 + 1 + EVENTS_CAPACITY).await;
+///     let lines = printed();
+///     assert_eq!(lines[1], "missed 100 transitions");
+///     let held: Vec<&str> = (lost..2 * rounds)
+///         .map(|i| if i % 2 == 0 { reset } else { forced })
+///         .collect();
+///     assert_eq!(lines[2..], held);
+///
+///     // ...and keeps reading: a later transition arrives.
+///     PAYMENTS.reset();
+///     until_printed(1 + 1 + EVENTS_CAPACITY + 1).await;
+///     for _ in 0..100 {
+///         tokio::task::yield_now().await;
+///     }
+///     let lines = printed();
+///     assert_eq!(lines.len(), 1 + 1 + EVENTS_CAPACITY + 1);
+///     assert_eq!(lines.last().unwrap(), reset);
+///     assert!(!reader.is_finished());
+///     reader.abort();
+/// }
+/// ```
+#[cfg(doctest)]
+pub struct ReadmeSubscribe;

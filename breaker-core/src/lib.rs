@@ -17,6 +17,8 @@ mod call;
 mod circuit;
 mod clock;
 mod config;
+#[cfg(not(loom))]
+mod duplicate;
 mod error;
 #[cfg(not(loom))]
 mod events;
@@ -42,6 +44,8 @@ pub use crate::config::{
     Config, ConfigBuilder, ConfigError, Location, MAX_COUNT_WINDOW, MIN_TIME_WINDOW, Reset,
     TripPolicy, Window,
 };
+#[cfg(not(loom))]
+pub use crate::duplicate::{DuplicateName, DuplicateNames};
 pub use crate::error::{Rejected, TimedOut};
 #[cfg(not(loom))]
 pub use crate::events::{CAPACITY as EVENTS_CAPACITY, Events, Lagged, Transition};

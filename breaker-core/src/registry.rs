@@ -8,11 +8,18 @@
 //! main constructors) and reading it allocates nothing; `inventory` builds a linked list from
 //! constructors that run at startup. The registry itself (sorted, checked for duplicate names) is
 //! built on first use.
+//!
+//! Two breakers with one name are a programming error, reported once: the registry is built and
+//! stored with both, and only then does the first call of [`registry`] panic with both source
+//! locations. Panicking inside the `OnceLock`'s initializer instead would leave it empty, and
+//! every later use of the registry would panic again.
 
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{Location, TripPolicy};
+use crate::duplicate::DuplicateNames;
 use crate::events::{self, Events};
 use crate::{Breaker, CallPolicy, State};
 
@@ -91,8 +98,11 @@ impl fmt::Display for CallSite {
 
 /// The process-wide list of breakers; see [`registry`].
 pub struct Registry {
-    /// Sorted by name, names unique.
+    /// Sorted by name, then by where each was declared (file, then line). A name appears twice
+    /// only by mistake; see [`Registry::check`].
     breakers: Vec<&'static Breaker>,
+    /// Whether some name appears twice, found once when the registry is built.
+    duplicates: bool,
 }
 
 /// The registry of every breaker declared with `#[circuit_breaker]` or `#[shared_breaker]`,
@@ -100,8 +110,10 @@ pub struct Registry {
 ///
 /// # Panics
 ///
-/// On first use, if two breakers share a name: the message names both source locations. (Breakers
-/// are only ever shared through `shared = PATH`.)
+/// The first call panics if two breakers share a name, with a message that names both source
+/// locations (breakers are only ever shared through `shared = PATH`). That call only: every later
+/// call, on any thread, returns the registry, which lists both breakers and reports them through
+/// [`Registry::check`].
 ///
 /// ```
 /// // Lists every breaker, then prints a table of their states.
@@ -111,8 +123,31 @@ pub struct Registry {
 /// println!("{}", breaker_core::registry());
 /// ```
 pub fn registry() -> &'static Registry {
+    /// Set by the one call that reports duplicate names.
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    let registry = collected();
+    // Relaxed: the swap only has to pick one caller; it publishes nothing (the registry is
+    // published by its `OnceLock`).
+    if registry.duplicates
+        && !REPORTED.swap(true, Ordering::Relaxed)
+        && let Err(duplicates) = registry.check()
+    {
+        panic!("{duplicates}");
+    }
+    registry
+}
+
+/// The registry, built on first use, without reporting duplicate names: what the crate itself
+/// uses, so that only a call of [`registry`] reports them.
+fn collected() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(Registry::collect)
+}
+
+/// Where a breaker was declared, as an order: by file, then line; a breaker built without a
+/// location first.
+fn declared_at(breaker: &Breaker) -> Option<(&'static str, u32)> {
+    breaker.config().location().map(|l| (l.file, l.line))
 }
 
 impl Registry {
@@ -122,26 +157,15 @@ impl Registry {
             .copied()
             .chain(CALL_SITES.iter().map(CallSite::breaker))
             .collect();
+        // The address last: it only sorts a breaker listed twice (a shared breaker is listed as
+        // itself and through each call site) next to itself, to be removed below.
         breakers.sort_by(|a, b| {
             a.name()
                 .cmp(b.name())
+                .then_with(|| declared_at(a).cmp(&declared_at(b)))
                 .then((*a as *const Breaker).cmp(&(*b as *const _)))
         });
         breakers.dedup_by(|a, b| std::ptr::eq(*a, *b));
-        if let Some(pair) = breakers.windows(2).find(|w| w[0].name() == w[1].name()) {
-            let at = |b: &Breaker| {
-                b.config()
-                    .location()
-                    .map_or_else(|| "an unknown location".to_owned(), |l| l.to_string())
-            };
-            panic!(
-                "two circuit breakers are named `{}`: one declared at {}, the other at {}; give one \
-                 of them a different `name = \"...\"`, or share one breaker with `shared = PATH`",
-                pair[0].name(),
-                at(pair[0]),
-                at(pair[1]),
-            );
-        }
         for breaker in &breakers {
             let sites: Box<[CallSite]> = CALL_SITES
                 .iter()
@@ -150,20 +174,49 @@ impl Registry {
                 .collect();
             let _ = breaker.sites.set(sites);
         }
-        Registry { breakers }
+        let duplicates = breakers.windows(2).any(|w| w[0].name() == w[1].name());
+        Registry {
+            breakers,
+            duplicates,
+        }
     }
 
-    /// Every breaker, sorted by name.
+    /// Checks that no two breakers share a name: a programming error, since breakers are only
+    /// ever shared through `shared = PATH`. The first call of [`registry`] panics with the same
+    /// message; this is how a test of your own asserts there is none.
+    ///
+    /// Two methods named `get` in two `impl` blocks of one module share the default name
+    /// `module_path::get`: give one of them `name = "..."`.
+    ///
+    /// ```
+    /// // In a test of your program: every breaker has a name of its own. (With a duplicate, the
+    /// // test fails either way: the first `registry()` call of the process panics with the
+    /// // message, and a later one returns it here.)
+    /// if let Err(duplicates) = breaker_core::registry().check() {
+    ///     panic!("{duplicates}");
+    /// }
+    /// ```
+    pub fn check(&self) -> Result<(), DuplicateNames> {
+        match DuplicateNames::find(&self.breakers) {
+            Some(duplicates) => Err(duplicates),
+            None => Ok(()),
+        }
+    }
+
+    /// Every breaker, sorted by name (and breakers that share a name by where they were
+    /// declared: file, then line).
     pub fn iter(&self) -> impl Iterator<Item = &'static Breaker> + '_ {
         self.breakers.iter().copied()
     }
 
-    /// The breaker with this name.
+    /// The breaker with this name. Of breakers that share a name (a mistake that
+    /// [`check`](Registry::check) reports), the one declared first: by file, then line.
     pub fn get(&self, name: &str) -> Option<&'static Breaker> {
+        let first = self.breakers.partition_point(|b| b.name() < name);
         self.breakers
-            .binary_search_by(|b| b.name().cmp(name))
-            .ok()
-            .map(|i| self.breakers[i])
+            .get(first)
+            .copied()
+            .filter(|b| b.name() == name)
     }
 
     /// How many breakers there are.
@@ -187,7 +240,7 @@ impl Breaker {
     /// The functions that call through this breaker: one for a per-function breaker, each sharing
     /// function for a `#[shared_breaker]`, none for a breaker built at run time.
     pub fn call_sites(&self) -> &[CallSite] {
-        let _ = registry();
+        let _ = collected();
         self.sites.get().map_or(&[], |sites| sites)
     }
 }

@@ -332,11 +332,15 @@ fn attempt_args(
     let mut slots = TokenStream::new();
     let mut takes = TokenStream::new();
     for AttemptArg {
+        cfgs,
         ident,
         mutability,
         handoff,
     } in args
     {
+        // A parameter that `#[cfg]` removes is removed after this expansion: its statements go
+        // with it.
+        let cfgs = quote!(#(#cfgs)*);
         match handoff {
             Handoff::Clone { ty } => {
                 // The `Clone` check names the argument's type, so rustc reports it there; an
@@ -349,16 +353,18 @@ fn attempt_args(
                 if mutability.is_some() {
                     // The attempts mutate their own rebinding, never the parameter: borrow it
                     // mutably once, so its `mut` does not read as unused.
-                    slots.extend(quote!(let _ = &mut #ident;));
+                    slots.extend(quote!(#cfgs let _ = &mut #ident;));
                 }
                 slots.extend(quote! {
-                    let mut #slot = #p::core::option::Option::Some(#ident);
+                    #cfgs let mut #slot = #p::core::option::Option::Some(#ident);
                 });
                 let p_at = private_at(at);
                 let take = quote_spanned!(at=> #p_at::attempt_arg::<#named>(&mut #slot, #last));
-                takes.extend(quote!(let #mutability #ident = #take;));
+                takes.extend(quote!(#cfgs let #mutability #ident = #take;));
             }
-            Handoff::Reborrow => takes.extend(quote!(let #mutability #ident = &mut *#ident;)),
+            Handoff::Reborrow => {
+                takes.extend(quote!(#cfgs let #mutability #ident = &mut *#ident;));
+            }
         }
     }
     if args

@@ -89,6 +89,9 @@ pub(crate) enum Handoff {
 
 /// A named argument that each attempt gets its own of.
 pub(crate) struct AttemptArg {
+    /// The parameter's `#[cfg]` and `#[cfg_attr]` attributes: the statements that hand the
+    /// argument to each attempt exist exactly when the parameter does.
+    pub(crate) cfgs: Vec<Attr>,
     pub(crate) ident: Ident,
     pub(crate) mutability: Option<Token![mut]>,
     pub(crate) handoff: Handoff,
@@ -237,6 +240,15 @@ pub(crate) fn circuit_breaker(
         errors.push(syn::Error::new_spanned(attr, message));
     }
 
+    for attr in item_fn.attrs.iter().filter(|a| is_track_caller(a)) {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            "`#[track_caller]` cannot be kept on a `#[circuit_breaker]` fn: its body runs inside \
+             the breaker's call wrapper, so `Location::caller()` would name the wrapper; remove \
+             `#[track_caller]`",
+        ));
+    }
+
     let sig = &item_fn.sig;
     if let Some(constness) = &sig.constness {
         errors.at(
@@ -289,6 +301,12 @@ pub(crate) fn circuit_breaker(
                         },
                     };
                     attempt_args.push(AttemptArg {
+                        cfgs: typed
+                            .attrs
+                            .iter()
+                            .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
+                            .cloned()
+                            .collect(),
                         ident: pat.ident.clone(),
                         mutability: pat.mutability,
                         handoff,
@@ -333,7 +351,9 @@ pub(crate) fn circuit_breaker(
             // Emit the fn as written, minus the attributes rejected above: it stays usable, and
             // the error above stands alone.
             let mut unchanged = item_fn.clone();
-            unchanged.attrs.retain(|a| !is_stacked(a));
+            unchanged
+                .attrs
+                .retain(|a| !is_stacked(a) && !is_track_caller(a));
             Err(Invalid {
                 errors,
                 item: unchanged.into_token_stream(),
@@ -666,6 +686,12 @@ fn is_stacked(attr: &Attr) -> bool {
         .is_some_and(|s| STACKED.iter().any(|name| s.ident == name))
 }
 
+/// `#[track_caller]`: the body moves into a closure or an async block, where the caller's
+/// location is lost.
+fn is_track_caller(attr: &Attr) -> bool {
+    attr.path().is_ident("track_caller")
+}
+
 /// `T` without the parentheses or invisible groups around it.
 fn strip(ty: &Type) -> &Type {
     match ty {
@@ -798,6 +824,38 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(invalid.item.to_string(), item.to_string());
+    }
+
+    #[test]
+    fn track_caller_is_rejected_and_left_out_of_the_emitted_fn() {
+        let invalid = circuit_breaker(
+            quote!(threshold = 5),
+            quote!(
+                #[inline]
+                #[track_caller]
+                fn f() -> Result<u32, E> {
+                    Ok(1)
+                }
+            ),
+        )
+        .err()
+        .unwrap();
+        let found: Vec<String> = invalid.errors.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            found,
+            [
+                "`#[track_caller]` cannot be kept on a `#[circuit_breaker]` fn: its body runs \
+                 inside the breaker's call wrapper, so `Location::caller()` would name the \
+                 wrapper; remove `#[track_caller]`"
+            ]
+        );
+        let without = quote!(
+            #[inline]
+            fn f() -> Result<u32, E> {
+                Ok(1)
+            }
+        );
+        assert_eq!(invalid.item.to_string(), without.to_string());
     }
 
     #[test]
