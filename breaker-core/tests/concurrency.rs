@@ -97,8 +97,8 @@ fn sixteen_threads_racing_into_half_open_get_two_probes() {
 
 /// An outcome admitted in one closed period and recorded after the breaker went round a whole
 /// cycle (opened by hand and reset) is late: it neither counts nor clears the new period's
-/// failures (R5). Before, it was recorded as a failure of the old generation, overwriting the new
-/// period's count.
+/// failures (R5). The sequential case; the loom model `a_stale_failure_never_touches_the_new_periods_count`
+/// covers the thread that stalls between reading the state and recording.
 #[test]
 fn an_outcome_from_a_past_closed_period_is_late() {
     let b = consecutive("cc.stale", 3, Reset::Fixed(secs(3600)), 1);

@@ -171,24 +171,36 @@ fn a_stalled_round_winner_cannot_wedge_the_breaker() {
     });
 }
 
-/// `reset` and `force_open` landing in the middle of a half-open round, against its probe.
+/// `reset` (alone, or after `force_open`) landing while the winner of Open -> HalfOpen is between
+/// its swap and its stamp, then a failure opening the breaker again: the winner's late stamp
+/// used to overwrite the new open period's, and the breaker stayed open for good.
 #[test]
-fn manual_control_racing_a_round_leaves_it_live() {
-    loom::model(|| {
+fn a_reset_racing_a_round_leaves_it_live() {
+    manual_control_racing_a_round(false);
+}
+
+#[test]
+fn a_force_open_and_reset_racing_a_round_leave_it_live() {
+    manual_control_racing_a_round(true);
+}
+
+fn manual_control_racing_a_round(force_open_first: bool) {
+    loom::model(move || {
         let b = breaker(1, 1);
         open_and_wait(&b, 1);
         let b1 = Arc::clone(&b);
         let b2 = Arc::clone(&b);
-        let probe = thread::spawn(move || {
-            if let Ok(p) = b1.try_acquire() {
+        let probe = thread::spawn(move || b1.try_acquire().is_ok());
+        let operator = thread::spawn(move || {
+            if force_open_first {
+                b2.force_open();
+            }
+            b2.reset();
+            if let Ok(p) = b2.try_acquire() {
                 p.failure();
             }
         });
-        let operator = thread::spawn(move || {
-            b2.force_open();
-            b2.reset();
-        });
-        probe.join().unwrap();
+        let _probe_admitted = probe.join().unwrap();
         operator.join().unwrap();
         still_admits(&b);
     });
