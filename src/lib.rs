@@ -563,7 +563,7 @@
 //!     }
 //!
 //!     impl Orders {
-//!         // Without a `name`, also `<module path>::store::get`.
+//!         // Named `orders`: without it, this one too would be `<module path>::store::get`.
 //!         #[circuit_breaker(name = "orders", threshold = 5)]
 //!         pub fn get(&self, id: u64) -> Result<u64, Error> {
 //!             Ok(id)
