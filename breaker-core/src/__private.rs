@@ -30,8 +30,8 @@ macro_rules! __breaker_register {
 
 pub use crate::registry::{BREAKERS, CALL_SITES};
 pub use crate::{
-    Backoff, Breaker, Call, CallPolicy, CallSite, Config, Granularity, Next, Permit, Rejected,
-    Reset, TimedOut, Verdict, Window,
+    Backoff, Breaker, Budget, Call, CallPolicy, CallSite, Config, Granularity, Nested, Next,
+    Permit, Rejected, Reset, TimedOut, Verdict, Window,
 };
 
 /// Unwraps a configuration the attribute validated at compile time; in a `const`, so a failure

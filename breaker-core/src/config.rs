@@ -47,6 +47,48 @@ pub enum Window {
     Time(Duration),
 }
 
+/// The slow-call policy: a call slower than `threshold` is slow, whether it succeeded or not; the
+/// breaker opens when at least `percent` of the window's calls were slow, judged once the window
+/// holds `min_calls` outcomes. It shares the window kind and `min_calls` of a failure-rate policy
+/// when both are configured, and works beside either failure policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlowCalls {
+    /// A call that takes longer than this is slow.
+    pub threshold: Duration,
+    /// Percent (1..=100) of slow calls in the window that opens the breaker.
+    pub percent: u32,
+    /// Which outcomes are judged.
+    pub window: Window,
+    /// Outcomes the window must hold before the rate is judged.
+    pub min_calls: u32,
+}
+
+/// How many retries a breaker's calls may make, on top of their first attempts (R11).
+///
+/// Over the last [`BUDGET_WINDOW`], retries stay within `percent` of the first attempts, or
+/// [`BUDGET_MIN_PER_SECOND`] retries per second when that is more. A retry the budget denies is
+/// not made: the call returns its last real error at once. Shared by every fn on the breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Budget {
+    /// No bound: every call retries as written.
+    Off,
+    /// Retries bounded to this percent (1..=100) of first attempts.
+    Percent(u32),
+}
+
+impl Budget {
+    /// `20%`, the default: a failing service receives at most 1.2 times its normal load from
+    /// retries (plus the floor of 10 retries per second).
+    pub const DEFAULT: Budget = Budget::Percent(20);
+}
+
+/// The span a [`Budget`] is judged over.
+pub const BUDGET_WINDOW: Duration = Duration::from_secs(10);
+
+/// Retries per second a [`Budget`] always allows, so a fn called a few times a minute retries as
+/// written.
+pub const BUDGET_MIN_PER_SECOND: u32 = 10;
+
 /// How long an opened breaker stays open before it lets probes through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reset {
@@ -121,8 +163,10 @@ pub(crate) const fn double_capped(start: Duration, cap: Duration, n: u32) -> Dur
 pub struct Config {
     pub(crate) name: &'static str,
     pub(crate) policy: TripPolicy,
+    pub(crate) slow: Option<SlowCalls>,
     pub(crate) reset: Reset,
     pub(crate) probes: u32,
+    pub(crate) budget: Budget,
     pub(crate) location: Option<Location>,
 }
 
@@ -147,8 +191,10 @@ impl Config {
         Config {
             name,
             policy: TripPolicy::Consecutive { threshold: 5 },
+            slow: None,
             reset: Reset::Fixed(Duration::from_secs(30)),
             probes: 1,
+            budget: Budget::DEFAULT,
             location: None,
         }
     }
@@ -159,10 +205,13 @@ impl Config {
             name,
             threshold: None,
             failure_rate: None,
+            slow: None,
+            slow_rate: None,
             window: None,
             min_calls: None,
             reset: Reset::Fixed(Duration::from_secs(30)),
             probes: 1,
+            budget: Budget::DEFAULT,
             location: None,
         }
     }
@@ -172,9 +221,19 @@ impl Config {
         self.name
     }
 
-    /// How the breaker decides to open.
+    /// How the breaker decides to open on failures.
     pub const fn policy(&self) -> TripPolicy {
         self.policy
+    }
+
+    /// How the breaker decides to open on slow calls, if it does.
+    pub const fn slow_calls(&self) -> Option<SlowCalls> {
+        self.slow
+    }
+
+    /// The retry budget its calls share.
+    pub const fn budget(&self) -> Budget {
+        self.budget
     }
 
     /// How long it stays open.
@@ -201,10 +260,13 @@ pub struct ConfigBuilder {
     name: &'static str,
     threshold: Option<u32>,
     failure_rate: Option<u32>,
+    slow: Option<Duration>,
+    slow_rate: Option<u32>,
     window: Option<Window>,
     min_calls: Option<u32>,
     reset: Reset,
     probes: u32,
+    budget: Budget,
     location: Option<Location>,
 }
 
@@ -221,7 +283,27 @@ impl ConfigBuilder {
         self
     }
 
-    /// The outcomes a failure rate judges (default the last 100).
+    /// A call slower than this is slow; with [`slow_rate`](ConfigBuilder::slow_rate), the breaker
+    /// opens on a rate of slow calls.
+    pub const fn slow(mut self, threshold: Duration) -> Self {
+        self.slow = Some(threshold);
+        self
+    }
+
+    /// Percent (1..=100) of slow calls in the window that opens the breaker; needs
+    /// [`slow`](ConfigBuilder::slow).
+    pub const fn slow_rate(mut self, percent: u32) -> Self {
+        self.slow_rate = Some(percent);
+        self
+    }
+
+    /// The retry budget of the breaker's calls (default [`Budget::DEFAULT`], 20%).
+    pub const fn budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The outcomes a rate (failure or slow) judges (default the last 100).
     pub const fn window(mut self, window: Window) -> Self {
         self.window = Some(window);
         self
@@ -263,15 +345,52 @@ impl ConfigBuilder {
         if self.name.is_empty() {
             return Err(ConfigError::EmptyName);
         }
+        let rated = self.failure_rate.is_some() || self.slow_rate.is_some();
+        if !rated {
+            if self.window.is_some() {
+                return Err(ConfigError::WindowWithoutFailureRate);
+            }
+            if self.min_calls.is_some() {
+                return Err(ConfigError::MinCallsWithoutFailureRate);
+            }
+        }
+        // The window and `min_calls` every rate judges.
+        let window = match self.window {
+            Some(w) => w,
+            None => Window::Count(100),
+        };
+        let min_calls = match self.min_calls {
+            Some(m) => m,
+            None => 10,
+        };
+        if rated {
+            if min_calls == 0 {
+                return Err(ConfigError::ZeroMinCalls);
+            }
+            match window {
+                Window::Count(0) => return Err(ConfigError::ZeroWindow),
+                Window::Count(n) if n > MAX_COUNT_WINDOW => {
+                    return Err(ConfigError::CountWindowTooLarge(n));
+                }
+                Window::Count(n) if min_calls > n => {
+                    return Err(ConfigError::MinCallsAboveWindow {
+                        min_calls,
+                        window: n,
+                    });
+                }
+                Window::Time(d) if d.as_millis() == 0 => return Err(ConfigError::ZeroWindow),
+                Window::Time(d) if d.as_nanos() < MIN_TIME_WINDOW.as_nanos() => {
+                    return Err(ConfigError::TimeWindowTooShort(d));
+                }
+                Window::Time(d) if d.subsec_nanos() % 1_000_000 != 0 => {
+                    return Err(ConfigError::TimeWindowNotWholeMillis(d));
+                }
+                _ => {}
+            }
+        }
         let policy = match (self.threshold, self.failure_rate) {
             (Some(_), Some(_)) => return Err(ConfigError::ThresholdWithFailureRate),
             (threshold, None) => {
-                if self.window.is_some() {
-                    return Err(ConfigError::WindowWithoutFailureRate);
-                }
-                if self.min_calls.is_some() {
-                    return Err(ConfigError::MinCallsWithoutFailureRate);
-                }
                 let threshold = match threshold {
                     Some(t) => t,
                     None => 5,
@@ -285,42 +404,30 @@ impl ConfigBuilder {
                 if percent == 0 || percent > 100 {
                     return Err(ConfigError::FailureRateOutOfRange(percent));
                 }
-                let window = match self.window {
-                    Some(w) => w,
-                    None => Window::Count(100),
-                };
-                let min_calls = match self.min_calls {
-                    Some(m) => m,
-                    None => 10,
-                };
-                if min_calls == 0 {
-                    return Err(ConfigError::ZeroMinCalls);
-                }
-                match window {
-                    Window::Count(0) => return Err(ConfigError::ZeroWindow),
-                    Window::Count(n) if n > MAX_COUNT_WINDOW => {
-                        return Err(ConfigError::CountWindowTooLarge(n));
-                    }
-                    Window::Count(n) if min_calls > n => {
-                        return Err(ConfigError::MinCallsAboveWindow {
-                            min_calls,
-                            window: n,
-                        });
-                    }
-                    Window::Time(d) if d.as_millis() == 0 => return Err(ConfigError::ZeroWindow),
-                    Window::Time(d) if d.as_nanos() < MIN_TIME_WINDOW.as_nanos() => {
-                        return Err(ConfigError::TimeWindowTooShort(d));
-                    }
-                    Window::Time(d) if d.subsec_nanos() % 1_000_000 != 0 => {
-                        return Err(ConfigError::TimeWindowNotWholeMillis(d));
-                    }
-                    _ => {}
-                }
                 TripPolicy::FailureRate {
                     percent,
                     window,
                     min_calls,
                 }
+            }
+        };
+        let slow = match (self.slow, self.slow_rate) {
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::SlowWithoutSlowRate),
+            (None, Some(_)) => return Err(ConfigError::SlowRateWithoutSlow),
+            (Some(threshold), Some(percent)) => {
+                if threshold.is_zero() {
+                    return Err(ConfigError::ZeroSlow);
+                }
+                if percent == 0 || percent > 100 {
+                    return Err(ConfigError::SlowRateOutOfRange(percent));
+                }
+                Some(SlowCalls {
+                    threshold,
+                    percent,
+                    window,
+                    min_calls,
+                })
             }
         };
         match self.reset {
@@ -336,11 +443,18 @@ impl ConfigBuilder {
         if self.probes == 0 || self.probes > MAX_PROBES {
             return Err(ConfigError::ProbesOutOfRange(self.probes));
         }
+        if let Budget::Percent(p) = self.budget
+            && (p == 0 || p > 100)
+        {
+            return Err(ConfigError::BudgetOutOfRange(p));
+        }
         Ok(Config {
             name: self.name,
             policy,
+            slow,
             reset: self.reset,
             probes: self.probes,
+            budget: self.budget,
             location: self.location,
         })
     }
@@ -358,9 +472,9 @@ pub enum ConfigError {
     ZeroThreshold,
     /// `failure_rate` is not in 1..=100.
     FailureRateOutOfRange(u32),
-    /// A window was given without a failure rate.
+    /// A window was given without a failure rate or a slow-call rate.
     WindowWithoutFailureRate,
-    /// `min_calls` was given without a failure rate.
+    /// `min_calls` was given without a failure rate or a slow-call rate.
     MinCallsWithoutFailureRate,
     /// The window is empty (0 outcomes or a zero duration).
     ZeroWindow,
@@ -392,12 +506,23 @@ pub enum ConfigError {
         /// The `attempts` given.
         attempts: u32,
     },
-    /// A granularity, backoff or jitter was given for a single attempt, which never retries.
+    /// A granularity, backoff, jitter or nesting was given for a single attempt, which never
+    /// retries.
     RetrySettingWithoutAttempts,
     /// A backoff range ends below its start.
     BackoffRangeInverted,
     /// An attempt timeout shorter than a millisecond.
     ZeroTimeout,
+    /// `slow` was given without `slow_rate`.
+    SlowWithoutSlowRate,
+    /// `slow_rate` was given without `slow`.
+    SlowRateWithoutSlow,
+    /// `slow_rate` is not in 1..=100.
+    SlowRateOutOfRange(u32),
+    /// `slow` is zero: every call would be slow.
+    ZeroSlow,
+    /// A budget percent not in 1..=100.
+    BudgetOutOfRange(u32),
 }
 
 impl fmt::Display for ConfigError {
@@ -415,10 +540,12 @@ impl fmt::Display for ConfigError {
                 write!(f, "`failure_rate` is a percent in 1..=100, got {p}")
             }
             ConfigError::WindowWithoutFailureRate => f.write_str(
-                "`window` only applies to a failure-rate policy; add `failure_rate` or remove it",
+                "`window` only applies to a rate policy; add `failure_rate` (or `slow_rate`) or \
+                 remove it",
             ),
             ConfigError::MinCallsWithoutFailureRate => f.write_str(
-                "`min_calls` only applies to a failure-rate policy; add `failure_rate` or remove it",
+                "`min_calls` only applies to a rate policy; add `failure_rate` (or `slow_rate`) \
+                 or remove it",
             ),
             ConfigError::ZeroWindow => f.write_str("`window` must hold at least one outcome"),
             ConfigError::CountWindowTooLarge(n) => {
@@ -457,12 +584,27 @@ impl fmt::Display for ConfigError {
                  its retries"
             ),
             ConfigError::RetrySettingWithoutAttempts => f.write_str(
-                "a retry granularity, backoff or jitter only applies with `attempts` above 1",
+                "a retry granularity, backoff, jitter or nesting only applies with `attempts` above 1",
             ),
             ConfigError::BackoffRangeInverted => {
                 f.write_str("the backoff range ends below its start; write it as `\"min..max\"`")
             }
             ConfigError::ZeroTimeout => f.write_str("an attempt `timeout` must be at least 1ms"),
+            ConfigError::SlowWithoutSlowRate => f.write_str(
+                "`slow` says which calls are slow; add `slow_rate` (the percent of slow calls that \
+                 opens the breaker) or remove `slow`",
+            ),
+            ConfigError::SlowRateWithoutSlow => f.write_str(
+                "`slow_rate` needs `slow`, the duration beyond which a call is slow",
+            ),
+            ConfigError::SlowRateOutOfRange(p) => {
+                write!(f, "`slow_rate` is a percent in 1..=100, got {p}")
+            }
+            ConfigError::ZeroSlow => f.write_str("`slow` must be at least 1ms"),
+            ConfigError::BudgetOutOfRange(p) => write!(
+                f,
+                "a retry `budget` is a percent in 1..=100 of first attempts, got {p}; or `off`"
+            ),
         }
     }
 }

@@ -41,8 +41,8 @@ mod window;
 pub use crate::call::{Call, Next};
 pub use crate::circuit::Breaker;
 pub use crate::config::{
-    Config, ConfigBuilder, ConfigError, Location, MAX_COUNT_WINDOW, MIN_TIME_WINDOW, Reset,
-    TripPolicy, Window,
+    BUDGET_MIN_PER_SECOND, BUDGET_WINDOW, Budget, Config, ConfigBuilder, ConfigError, Location,
+    MAX_COUNT_WINDOW, MIN_TIME_WINDOW, Reset, SlowCalls, TripPolicy, Window,
 };
 #[cfg(not(loom))]
 pub use crate::duplicate::{DuplicateName, DuplicateNames};
@@ -57,7 +57,8 @@ pub use crate::reason::Reason;
 #[cfg(not(loom))]
 pub use crate::registry::{CallSite, Registry, registry};
 pub use crate::retry::{
-    Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, MAX_ATTEMPTS, jitter,
+    Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, MAX_ATTEMPTS, Nested,
+    jitter,
 };
 #[cfg(not(loom))]
 pub use crate::snapshot::{BreakerSnapshot, RestoreError, SNAPSHOT_FORMAT, Snapshot};

@@ -44,6 +44,18 @@ impl fmt::Display for Granularity {
     }
 }
 
+/// What a retrying fn does when it is called inside an attempt of another retrying annotated fn,
+/// in the same task (R12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Nested {
+    /// One attempt: the outer call's retries are the only ones (the default), so a failing service
+    /// behind two layers of 3 attempts receives 3 requests per outer call, not 9.
+    #[default]
+    Single,
+    /// Its own attempts too (`nested = "retry"`): the requests multiply.
+    Retry,
+}
+
 /// The wait before a retry, before jitter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backoff {
@@ -102,6 +114,7 @@ pub struct CallPolicy {
     backoff: Backoff,
     jitter: bool,
     timeout: Option<Duration>,
+    nested: Nested,
 }
 
 /// The backoff used when none is given: exponential from 100 ms, capped at 10 s.
@@ -118,6 +131,7 @@ impl CallPolicy {
         backoff: DEFAULT_BACKOFF,
         jitter: true,
         timeout: None,
+        nested: Nested::Single,
     };
 
     /// Starts a builder: one attempt, no timeout.
@@ -128,6 +142,7 @@ impl CallPolicy {
             backoff: None,
             jitter: None,
             timeout: None,
+            nested: None,
         }
     }
 
@@ -154,6 +169,11 @@ impl CallPolicy {
     /// The deadline of each attempt, if any.
     pub const fn timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    /// What it does inside another retrying call's attempt.
+    pub const fn nested(&self) -> Nested {
+        self.nested
     }
 
     /// The wait before retry number `retry` (1 for the first), jitter applied.
@@ -186,6 +206,7 @@ pub struct CallPolicyBuilder {
     backoff: Option<Backoff>,
     jitter: Option<bool>,
     timeout: Option<Duration>,
+    nested: Option<Nested>,
 }
 
 impl CallPolicyBuilder {
@@ -219,6 +240,12 @@ impl CallPolicyBuilder {
         self
     }
 
+    /// What the call does inside another retrying call's attempt (default [`Nested::Single`]).
+    pub const fn nested(mut self, nested: Nested) -> Self {
+        self.nested = Some(nested);
+        self
+    }
+
     /// Checks the values and their combination.
     ///
     /// ```
@@ -242,7 +269,10 @@ impl CallPolicyBuilder {
             None => Granularity::PerCall,
         };
         if self.attempts == 1
-            && (self.granularity.is_some() || self.backoff.is_some() || self.jitter.is_some())
+            && (self.granularity.is_some()
+                || self.backoff.is_some()
+                || self.jitter.is_some()
+                || self.nested.is_some())
         {
             return Err(ConfigError::RetrySettingWithoutAttempts);
         }
@@ -269,6 +299,10 @@ impl CallPolicyBuilder {
                 None => true,
             },
             timeout: self.timeout,
+            nested: match self.nested {
+                Some(n) => n,
+                None => Nested::Single,
+            },
         })
     }
 }
