@@ -6,8 +6,6 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use crate::permit::unwind;
-
 pub use ::core;
 pub use ::linkme;
 pub use ::std;
@@ -200,9 +198,9 @@ impl<F: Future> Future for Attempt<F> {
         match this.span {
             Some(span) => {
                 let _entered = span.enter();
-                unwind::guarded(|| this.inner.poll(cx))
+                crate::circuit::guarded(|| this.inner.poll(cx))
             }
-            None => unwind::guarded(|| this.inner.poll(cx)),
+            None => crate::circuit::guarded(|| this.inner.poll(cx)),
         }
     }
 }
@@ -211,7 +209,7 @@ impl<F: Future> Future for Attempt<F> {
 #[inline(always)]
 pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::Span>) -> R {
     let _entered = span.as_ref().map(tracing::Span::enter);
-    unwind::guarded(attempt)
+    crate::circuit::guarded(attempt)
 }
 
 /// Admits a call that makes one attempt. With [`admit_attempt`], the only places the generated
@@ -257,7 +255,7 @@ pub fn settle_timeout_single<T, E: HoldsTimeout>(
 /// The span of the only attempt of a call.
 #[inline(always)]
 pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> Option<tracing::Span> {
-    crate::call::attempt_span(breaker, 1, policy)
+    crate::retry::attempt_span(breaker, 1, policy)
 }
 
 /// The argument for the attempt now running: a clone for every attempt but the last, which gets

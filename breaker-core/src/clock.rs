@@ -131,3 +131,21 @@ impl std::fmt::Debug for Stamp {
             .finish()
     }
 }
+
+/// `start * 2^n`, capped at `cap`, for any `n`.
+pub(crate) const fn double_capped(start: Duration, cap: Duration, n: u32) -> Duration {
+    let mut d = start;
+    let mut i = 0;
+    while i < n {
+        if d.as_nanos() >= cap.as_nanos() {
+            return cap;
+        }
+        d = d.saturating_mul(2);
+        i += 1;
+    }
+    if d.as_nanos() > cap.as_nanos() {
+        cap
+    } else {
+        d
+    }
+}

@@ -6,15 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::state::MAX_PROBES;
-
-/// The largest count window: its outcomes are kept one bit each.
-pub const MAX_COUNT_WINDOW: u32 = 1 << 20;
-
-/// The shortest time window. A time window of T is judged in 20 buckets of `ceil(T / 20)` whole
-/// milliseconds (the clock's resolution) and holds exactly the outcomes of the last T, give or
-/// take less than one bucket; below 20 ms a bucket could not be a twentieth of the window.
-pub const MIN_TIME_WINDOW: Duration = Duration::from_millis(20);
+use crate::clock::double_capped;
+use crate::limits::{MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW};
 
 /// How a closed breaker decides to open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,24 +114,6 @@ impl Reset {
             Reset::Fixed(d) => d,
             Reset::Backoff { min, max } => double_capped(min, max, failed_rounds),
         }
-    }
-}
-
-/// `start * 2^n`, capped at `cap`, for any `n`.
-pub(crate) const fn double_capped(start: Duration, cap: Duration, n: u32) -> Duration {
-    let mut d = start;
-    let mut i = 0;
-    while i < n {
-        if d.as_nanos() >= cap.as_nanos() {
-            return cap;
-        }
-        d = d.saturating_mul(2);
-        i += 1;
-    }
-    if d.as_nanos() > cap.as_nanos() {
-        cap
-    } else {
-        d
     }
 }
 
@@ -575,7 +550,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "`probes` must be in 1..={MAX_PROBES}, got {p}")
             }
             ConfigError::AttemptsOutOfRange(n) => {
-                write!(f, "`attempts` must be in 1..={}, got {n}", crate::retry::MAX_ATTEMPTS)
+                write!(f, "`attempts` must be in 1..={}, got {n}", crate::limits::MAX_ATTEMPTS)
             }
             ConfigError::RetryWithoutGranularity { attempts } => write!(
                 f,

@@ -12,56 +12,51 @@
 )]
 #![forbid(unsafe_code)]
 
-#[cfg(not(loom))]
-mod call;
+// The parts, each arrow pointing down only: `circuit` (the breaker: its state cell and permits)
+// asks `policy` (when to open) and announces through `events`; `retry` drives calls through
+// `circuit`; `registry` lists breakers and their call sites. `config`, `limits`, `clock`,
+// `generation`, `metrics` and the small value types sit under all of them.
 mod circuit;
 mod clock;
 mod config;
-#[cfg(not(loom))]
-mod duplicate;
 mod error;
 #[cfg(not(loom))]
 mod events;
-#[cfg(all(feature = "metrics", not(loom)))]
-mod export;
+mod generation;
+mod limits;
 mod metrics;
-mod permit;
+mod policy;
 mod reason;
 #[cfg(not(loom))]
 mod registry;
 mod retry;
-#[cfg(not(loom))]
-mod snapshot;
 mod state;
 mod sync;
 mod verdict;
-mod window;
 
-#[cfg(not(loom))]
-pub use crate::call::{Call, Next};
-pub use crate::circuit::Breaker;
+pub use crate::circuit::{Breaker, Permit};
 pub use crate::config::{
     BUDGET_MIN_PER_SECOND, BUDGET_WINDOW, Budget, Config, ConfigBuilder, ConfigError, Location,
-    MAX_COUNT_WINDOW, MIN_TIME_WINDOW, Reset, SlowCalls, TripPolicy, Window,
+    Reset, SlowCalls, TripPolicy, Window,
 };
-#[cfg(not(loom))]
-pub use crate::duplicate::{DuplicateName, DuplicateNames};
 pub use crate::error::{Rejected, TimedOut};
 #[cfg(not(loom))]
 pub use crate::events::{CAPACITY as EVENTS_CAPACITY, Events, Lagged, Transition};
-#[cfg(all(feature = "metrics", not(loom)))]
-pub use crate::export::state_gauge;
+pub use crate::limits::{MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW};
 pub use crate::metrics::Metrics;
-pub use crate::permit::Permit;
 pub use crate::reason::Reason;
+#[cfg(all(feature = "metrics", not(loom)))]
+pub use crate::registry::state_gauge;
 #[cfg(not(loom))]
-pub use crate::registry::{CallSite, Registry, registry};
+pub use crate::registry::{
+    BreakerSnapshot, CallSite, DuplicateName, DuplicateNames, Registry, RestoreError,
+    SNAPSHOT_FORMAT, Snapshot, registry,
+};
 pub use crate::retry::{
-    Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, MAX_ATTEMPTS, Nested,
-    jitter,
+    Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, Nested, jitter,
 };
 #[cfg(not(loom))]
-pub use crate::snapshot::{BreakerSnapshot, RestoreError, SNAPSHOT_FORMAT, Snapshot};
+pub use crate::retry::{Call, Next};
 pub use crate::state::State;
 pub use crate::verdict::Verdict;
 

@@ -14,7 +14,9 @@ use std::sync::PoisonError;
 
 use crate::Reason;
 use crate::clock::{Millis, Stamp};
-use crate::state::{State, Word};
+use crate::state::State;
+
+use super::word::Word;
 use crate::sync::{AtomicU64, Mutex, Ordering};
 
 pub(crate) struct Cell {

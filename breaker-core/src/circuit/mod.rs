@@ -4,6 +4,8 @@
 //! and feeds it.
 
 mod cell;
+mod permit;
+mod word;
 
 use std::fmt;
 use std::sync::PoisonError;
@@ -13,13 +15,18 @@ use crate::Reason;
 use crate::Rejected;
 use crate::clock;
 use crate::config::{Config, TripPolicy};
+use crate::generation::is_newer;
 use crate::metrics::{Counters, Metrics};
-use crate::permit::{Permit, Ticket, unwind};
-use crate::state::{State, Word, is_newer};
+use crate::policy::window::RateWindow;
+use crate::state::State;
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
-use crate::window::RateWindow;
 
 use self::cell::{Announcement, Cell};
+pub use self::permit::Permit;
+#[cfg(not(loom))]
+pub(crate) use self::permit::unwind::guarded;
+use self::permit::{Ticket, unwind};
+use self::word::Word;
 
 /// A circuit breaker.
 ///

@@ -267,7 +267,7 @@ impl CallPolicy {
         let mut call = Call::new(breaker, self);
         loop {
             call.admit::<E>()?;
-            let result = crate::permit::unwind::guarded(&mut op);
+            let result = crate::circuit::guarded(&mut op);
             match call.settle(result, classify) {
                 Next::Return(result) => return result,
                 Next::Retry(wait) => std::thread::sleep(wait),

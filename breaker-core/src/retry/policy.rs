@@ -5,10 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::ConfigError;
-use crate::config::double_capped;
-
-/// The most attempts a call may make.
-pub const MAX_ATTEMPTS: u32 = 100;
+use crate::clock::double_capped;
+use crate::limits::MAX_ATTEMPTS;
 
 /// What the breaker counts when a call retries: the choice every `attempts > 1` must make.
 ///

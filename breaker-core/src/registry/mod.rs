@@ -19,7 +19,15 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{Location, TripPolicy};
-use crate::duplicate::DuplicateNames;
+mod duplicate;
+#[cfg(feature = "metrics")]
+mod export;
+mod snapshot;
+
+pub use self::duplicate::{DuplicateName, DuplicateNames};
+#[cfg(feature = "metrics")]
+pub use self::export::state_gauge;
+pub use self::snapshot::{BreakerSnapshot, RestoreError, SNAPSHOT_FORMAT, Snapshot};
 use crate::events::{self, Events};
 use crate::{Breaker, CallPolicy, State};
 

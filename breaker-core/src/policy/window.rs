@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::clock::{self, Millis};
 use crate::config::Window;
-use crate::state::is_newer;
+use crate::generation::is_newer;
 
 /// A time window of T is judged in buckets of `ceil(T / BUCKETS)` milliseconds: it holds exactly
 /// the outcomes of the last T, give or take less than one bucket (an outcome may stay up to one
