@@ -53,10 +53,12 @@ pub struct Metrics {
     pub cancelled: u64,
     /// Failures in a row in the current closed period (consecutive policy).
     pub consecutive_failures: u64,
-    /// Outcomes in the current window (failure-rate policy).
+    /// Outcomes in the current window (failure-rate or slow-call policy).
     pub window_calls: u64,
     /// Failures among them (failure-rate policy).
     pub window_failures: u64,
+    /// Slow calls among them (slow-call policy).
+    pub window_slow: u64,
 }
 
 /// Slots for threads that lease one of their own; the last one is shared by every other thread.
@@ -235,6 +237,7 @@ const ZERO: Metrics = Metrics {
     consecutive_failures: 0,
     window_calls: 0,
     window_failures: 0,
+    window_slow: 0,
 };
 
 // Counters are statistics: they order nothing, so every access is `Relaxed`.

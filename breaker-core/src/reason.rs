@@ -19,6 +19,13 @@ pub enum Reason {
         /// Outcomes in the window.
         calls: u32,
     },
+    /// Closed -> Open: the slow-call rate of the window reached `slow_rate`.
+    SlowCallRate {
+        /// Slow calls in the window.
+        slow: u32,
+        /// Outcomes in the window.
+        calls: u32,
+    },
     /// Open -> HalfOpen: the open period ended.
     ResetElapsed,
     /// HalfOpen -> Open: a probe failed.
@@ -44,6 +51,7 @@ impl Reason {
         match self {
             Reason::ConsecutiveFailures { .. } => "consecutive_failures",
             Reason::FailureRate { .. } => "failure_rate",
+            Reason::SlowCallRate { .. } => "slow_call_rate",
             Reason::ResetElapsed => "reset_elapsed",
             Reason::ProbeFailed => "probe_failed",
             Reason::ProbesSucceeded => "probes_succeeded",
@@ -62,6 +70,9 @@ impl fmt::Display for Reason {
             Reason::ConsecutiveFailures { failures } => write!(f, "{failures} failures in a row"),
             Reason::FailureRate { failures, calls } => {
                 write!(f, "{failures} of the last {calls} calls failed")
+            }
+            Reason::SlowCallRate { slow, calls } => {
+                write!(f, "{slow} of the last {calls} calls were slow")
             }
             Reason::ResetElapsed => f.write_str("open period elapsed"),
             Reason::ProbeFailed => f.write_str("a probe failed"),

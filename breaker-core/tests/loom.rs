@@ -268,3 +268,37 @@ fn the_rate_window_trips_once() {
         still_admits(&b);
     });
 }
+
+/// The lock-free count window is exact once no record is in flight: three racing outcomes in a
+/// window of 4 are all there, and three racing into a window of 2 leave exactly 2.
+#[test]
+fn the_count_window_is_exact_at_quiescence() {
+    for (size, outcomes, calls, failures) in [
+        (4, [false, true, true], 3, 2),
+        (2, [false, false, false], 2, 0),
+    ] {
+        loom::model(move || {
+            let config = Config::builder("loom.count")
+                .failure_rate(100)
+                .window(Window::Count(size))
+                .min_calls(size)
+                .build()
+                .unwrap();
+            let b = Arc::new(Breaker::new(config));
+            let threads: Vec<_> = outcomes
+                .into_iter()
+                .map(|fail| {
+                    let b = Arc::clone(&b);
+                    thread::spawn(move || {
+                        let p = b.try_acquire().unwrap();
+                        if fail { p.failure() } else { p.success() }
+                    })
+                })
+                .collect();
+            threads.into_iter().for_each(|t| t.join().unwrap());
+            let m = b.metrics();
+            assert_eq!((m.window_calls, m.window_failures), (calls, failures));
+            still_admits(&b);
+        });
+    }
+}

@@ -8,18 +8,15 @@ mod permit;
 mod word;
 
 use std::fmt;
-use std::sync::PoisonError;
 use std::time::Duration;
 
 use crate::Reason;
 use crate::Rejected;
 use crate::clock;
-use crate::config::{Config, TripPolicy};
-use crate::generation::is_newer;
+use crate::config::Config;
 use crate::metrics::{Counters, Metrics};
-use crate::policy::window::RateWindow;
+use crate::policy::{Outcome, Policies, Recorded};
 use crate::state::State;
-use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 
 use self::cell::{Announcement, Cell};
 pub use self::permit::Permit;
@@ -51,23 +48,11 @@ pub struct Breaker {
     config: Config,
     /// The state word, the stamp of its period, and the transitions between states.
     cell: Cell,
-    /// Consecutive policy: `(closed generation << 32) | failures in a row`. Tagging the count with
-    /// its generation lets a close start from zero without a second write racing the first failure,
-    /// and lets an outcome of an older generation see that it is late (R5).
-    consecutive: AtomicU64,
-    /// Failure-rate policy: the window (see `window.rs` for why it is behind a lock).
-    window: Mutex<RateWindow>,
+    /// When it opens: the trip policies it feeds with the outcomes of its closed periods.
+    policies: Policies,
     counters: Counters,
     #[cfg(not(loom))]
     pub(crate) sites: std::sync::OnceLock<Box<[crate::CallSite]>>,
-}
-
-/// What recording an outcome into a trip policy found.
-enum Recorded {
-    /// Counted in the current closed period; the policy asks to open the breaker when `Some`.
-    Counted(Option<Reason>),
-    /// The policy's counts belong to a newer generation than the outcome's: it is late (R5).
-    Late,
 }
 
 impl Breaker {
@@ -76,8 +61,7 @@ impl Breaker {
         pub fn new(config: Config) -> Breaker {
             Breaker {
                 cell: Cell::new(),
-                consecutive: AtomicU64::new(0),
-                window: Mutex::new(RateWindow::new(window_of(&config))),
+                policies: Policies::new(&config),
                 counters: Counters::new(),
                 #[cfg(not(loom))]
                 sites: std::sync::OnceLock::new(),
@@ -109,19 +93,11 @@ impl Breaker {
         let word = self.cell.load();
         let mut metrics = self.counters.snapshot();
         if word.state() == State::Closed {
-            match self.config.policy {
-                TripPolicy::Consecutive { .. } => {
-                    let (generation, failures) = unpack(self.consecutive.load(Ordering::Relaxed));
-                    if generation == word.generation() {
-                        metrics.consecutive_failures = u64::from(failures);
-                    }
-                }
-                TripPolicy::FailureRate { .. } => {
-                    let tally = self.lock_window().tally(word.generation(), clock::now());
-                    metrics.window_calls = u64::from(tally.calls);
-                    metrics.window_failures = u64::from(tally.failures);
-                }
-            }
+            let counts = self.policies.counts(word.generation(), clock::now());
+            metrics.consecutive_failures = u64::from(counts.consecutive_failures);
+            metrics.window_calls = u64::from(counts.window_calls);
+            metrics.window_failures = u64::from(counts.window_failures);
+            metrics.window_slow = u64::from(counts.window_slow);
         }
         metrics
     }
@@ -172,9 +148,21 @@ impl Breaker {
         let word = self.cell.load();
         if matches!(word.state(), State::Closed | State::Disabled) {
             self.counters.admitted();
-            return Ok(Permit::new(self, Ticket::new(word.generation(), false)));
+            return Ok(Permit::new(self, self.ticket(word, false)));
         }
         self.try_acquire_slow(word)
+    }
+
+    /// A ticket for an admission in `word`, stamped with the time only when a slow-call policy
+    /// will ask how long the call took (R9: no clock read otherwise).
+    #[inline(always)]
+    fn ticket(&self, word: Word, probe: bool) -> Ticket {
+        let ticket = Ticket::new(word.generation(), probe);
+        if self.config.slow.is_some() {
+            ticket.started_at(clock::now())
+        } else {
+            ticket
+        }
     }
 
     #[cold]
@@ -183,7 +171,7 @@ impl Breaker {
             match word.state() {
                 State::Closed | State::Disabled => {
                     self.counters.admitted();
-                    return Ok(Permit::new(self, Ticket::new(word.generation(), false)));
+                    return Ok(Permit::new(self, self.ticket(word, false)));
                 }
                 State::ForcedOpen => return Err(self.reject(None)),
                 State::Open => {
@@ -308,86 +296,74 @@ impl Breaker {
     /// shared. Everything else is out of line.
     #[inline(always)]
     pub(crate) fn on_success(&self, ticket: Ticket) {
-        if let TripPolicy::Consecutive { .. } = self.config.policy
+        if let Some(consecutive) = self.policies.consecutive_only()
             && !ticket.is_probe()
             && self.cell.load().generation() == ticket.generation()
         {
             self.counters.success();
-            let current = self.consecutive.load(Ordering::Relaxed);
-            if unpack(current).1 != 0 {
-                self.clear_consecutive(current, ticket.generation());
-            }
+            consecutive.success(ticket.generation());
             return;
         }
         self.on_success_slow(ticket);
     }
 
     #[cold]
-    fn clear_consecutive(&self, current: u64, generation: u32) {
-        if unpack(current).0 == generation {
-            // Relaxed: the count orders nothing; a lost race with a failure of the same generation
-            // only means that failure's count survives, as it should. A count of another
-            // generation is left alone: an older one is dead, a newer one is not ours (R5).
-            let _ = self.consecutive.compare_exchange(
-                current,
-                pack(generation, 0),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-        }
-    }
-
-    #[cold]
     #[inline(never)]
     fn on_success_slow(&self, ticket: Ticket) {
-        let word = self.cell.load();
-        if word.generation() != ticket.generation() {
-            return self.counters.late();
-        }
-        if ticket.is_probe() {
-            self.counters.success();
-            return self.probe_succeeded(word);
-        }
-        if word.state() != State::Closed {
-            // Disabled: counted, judged by nothing.
-            return self.counters.success();
-        }
-        match self.config.policy {
-            TripPolicy::Consecutive { .. } => {
-                self.counters.success();
-                self.clear_consecutive(self.consecutive.load(Ordering::Relaxed), word.generation());
-            }
-            // A success can complete `min_calls` and so reveal a rate already over the limit.
-            TripPolicy::FailureRate { .. } => match self.record_rate(word, false) {
-                Recorded::Late => self.counters.late(),
-                Recorded::Counted(trip) => {
-                    self.counters.success();
-                    self.trip(word, trip);
-                }
-            },
-        }
+        self.on_outcome(ticket, false, false);
     }
 
     pub(crate) fn on_failure(&self, ticket: Ticket, timed_out: bool) {
+        self.on_outcome(ticket, true, timed_out);
+    }
+
+    /// A success or a failure: counted, judged by the trip policies in a closed period, and
+    /// deciding the round of a half-open probe.
+    fn on_outcome(&self, ticket: Ticket, failure: bool, timed_out: bool) {
         let word = self.cell.load();
         if word.generation() != ticket.generation() {
             return self.counters.late();
         }
-        let trip = match word.state() {
-            State::Closed => match self.record_failure(word) {
+        let mut trip = None;
+        if word.state() == State::Closed {
+            let now = if self.config.slow.is_some() || self.policies.needs_clock() {
+                clock::now()
+            } else {
+                0
+            };
+            let slow = self
+                .config
+                .slow
+                .is_some_and(|s| ticket.elapsed(now) > clock::millis(s.threshold));
+            match self
+                .policies
+                .record(word.generation(), Outcome { failure, slow }, now)
+            {
                 Recorded::Late => return self.counters.late(),
-                Recorded::Counted(trip) => trip,
-            },
-            _ => None,
-        };
-        self.counters.failure();
-        if timed_out {
-            self.counters.timeout();
+                Recorded::Counted(reason) => trip = reason,
+            }
         }
-        if word.state() == State::HalfOpen && ticket.is_probe() {
-            self.probe_failed(word);
+        if failure {
+            self.counters.failure();
+            if timed_out {
+                self.counters.timeout();
+            }
+        } else {
+            self.counters.success();
         }
-        self.trip(word, trip);
+        if ticket.is_probe() {
+            // The round is decided by successes and failures; a probe is not judged slow.
+            if failure {
+                self.probe_failed(word);
+            } else {
+                self.probe_succeeded(word);
+            }
+        }
+        if let Some(reason) = trip {
+            // Closed -> Open. Only one thread's swap from this closed generation succeeds (R7);
+            // the rest find a newer word and do nothing.
+            let _ = self.transition(word, word.transition(State::Open, 0), reason, clock::now());
+        }
     }
 
     pub(crate) fn on_ignore(&self, ticket: Ticket) {
@@ -423,74 +399,6 @@ impl Breaker {
     #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
     pub(crate) fn on_retry(&self) {
         self.counters.retry();
-    }
-
-    // ---- trip policies ----
-
-    fn record_failure(&self, word: Word) -> Recorded {
-        let generation = word.generation();
-        match self.config.policy {
-            TripPolicy::Consecutive { threshold } => {
-                let mut current = self.consecutive.load(Ordering::Relaxed);
-                loop {
-                    let (tagged, failures) = unpack(current);
-                    if is_newer(tagged, generation) {
-                        // The breaker has closed again since this outcome's admission: its count
-                        // is not ours to touch (R5).
-                        return Recorded::Late;
-                    }
-                    let failures = if tagged == generation {
-                        failures.saturating_add(1)
-                    } else {
-                        1
-                    };
-                    match self.consecutive.compare_exchange_weak(
-                        current,
-                        pack(generation, failures),
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    ) {
-                        Ok(_) => {
-                            return Recorded::Counted(
-                                (failures >= threshold)
-                                    .then_some(Reason::ConsecutiveFailures { failures }),
-                            );
-                        }
-                        Err(actual) => current = actual,
-                    }
-                }
-            }
-            TripPolicy::FailureRate { .. } => self.record_rate(word, true),
-        }
-    }
-
-    fn record_rate(&self, word: Word, failure: bool) -> Recorded {
-        let TripPolicy::FailureRate {
-            percent, min_calls, ..
-        } = self.config.policy
-        else {
-            return Recorded::Counted(None);
-        };
-        let recorded = self
-            .lock_window()
-            .record(word.generation(), failure, clock::now());
-        match recorded {
-            None => Recorded::Late,
-            Some(tally) => Recorded::Counted(tally.trips(percent, min_calls).then_some(
-                Reason::FailureRate {
-                    failures: tally.failures,
-                    calls: tally.calls,
-                },
-            )),
-        }
-    }
-
-    /// Closed -> Open, when a policy asked for it. Only one thread's swap from this closed
-    /// generation succeeds (R7); the rest find a newer word and do nothing.
-    fn trip(&self, word: Word, reason: Option<Reason>) {
-        if let Some(reason) = reason {
-            let _ = self.transition(word, word.transition(State::Open, 0), reason, clock::now());
-        }
     }
 
     fn probe_succeeded(&self, mut word: Word) {
@@ -587,7 +495,7 @@ impl Breaker {
 
     fn probe(&self, word: Word) -> Permit<'_> {
         self.counters.admitted();
-        Permit::new(self, Ticket::new(word.generation(), true))
+        Permit::new(self, self.ticket(word, true))
     }
 
     /// What a `per_call` call returns when its admission went stale while it waited to retry: the
@@ -604,32 +512,11 @@ impl Breaker {
         Rejected::new(self.config.name, retry_after)
     }
 
-    fn lock_window(&self) -> MutexGuard<'_, RateWindow> {
-        // Nothing panics while holding the lock, but a poisoned window is still a valid window.
-        self.window.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// The generation of the current state; a test hook for models that count transitions.
     #[doc(hidden)]
     pub fn __generation(&self) -> u32 {
         self.cell.load().generation()
     }
-}
-
-const fn window_of(config: &Config) -> crate::config::Window {
-    match config.policy {
-        TripPolicy::FailureRate { window, .. } => window,
-        // Never used: a consecutive breaker never records into a window.
-        TripPolicy::Consecutive { .. } => crate::config::Window::Count(1),
-    }
-}
-
-const fn pack(generation: u32, failures: u32) -> u64 {
-    ((generation as u64) << 32) | failures as u64
-}
-
-const fn unpack(bits: u64) -> (u32, u32) {
-    ((bits >> 32) as u32, bits as u32)
 }
 
 impl fmt::Debug for Breaker {

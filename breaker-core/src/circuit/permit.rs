@@ -7,13 +7,17 @@ use crate::{Breaker, Verdict};
 
 /// What a permit carries besides its breaker, packed in one word so a permit is two words and moves
 /// in registers: the generation it was admitted in (bits 0..32), whether it holds a half-open slot
-/// (bit 32), and whether it was issued to a call run by this crate's driver (bit 33), which marks
-/// the attempts it runs so that a panic from inside them can be told from one outside (R3).
+/// (bit 32), whether it was issued to a call run by this crate's driver (bit 33), which marks the
+/// attempts it runs so that a panic from inside them can be told from one outside (R3), and, for a
+/// breaker with a slow-call policy only, the low 30 bits of the millisecond it was admitted at
+/// (bits 34..64), which time calls of up to 12 days.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ticket(u64);
 
 const PROBE_BIT: u64 = 1 << 32;
 const DRIVEN_BIT: u64 = 1 << 33;
+const START_SHIFT: u32 = 34;
+const START_MASK: u64 = (1 << (64 - START_SHIFT)) - 1;
 
 impl Ticket {
     #[inline(always)]
@@ -29,6 +33,17 @@ impl Ticket {
     #[inline(always)]
     pub(crate) const fn is_probe(self) -> bool {
         self.0 & PROBE_BIT != 0
+    }
+
+    /// The same ticket, stamped with its admission time.
+    #[inline(always)]
+    pub(crate) const fn started_at(self, now: crate::clock::Millis) -> Ticket {
+        Ticket(self.0 | ((now & START_MASK) << START_SHIFT))
+    }
+
+    /// Milliseconds since admission, at `now` (for a ticket stamped with `started_at`).
+    pub(crate) const fn elapsed(self, now: crate::clock::Millis) -> crate::clock::Millis {
+        (now & START_MASK).wrapping_sub(self.0 >> START_SHIFT) & START_MASK
     }
 
     #[inline(always)]

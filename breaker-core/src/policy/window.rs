@@ -1,21 +1,315 @@
-//! The outcomes a failure-rate policy judges: the last N, or those of the last T.
+//! The outcomes a rate policy judges: the last N, or those of the last T. Lock-free.
 //!
-//! A window lives behind a `Mutex` in its breaker. Sliding a count window means replacing the oldest
-//! outcome and adjusting the failure count in one step, which no single atomic can express; the
-//! lock is held for a few dozen instructions, never across the user's call, and only breakers with a
-//! `failure_rate` take it (the consecutive policy is lock-free). Measured in `benches/hot_path.rs`
-//! (one run, see `benches/RESULTS.md`): a closed success through a count window costs 15.3 ns
-//! against 2.7 ns for the consecutive policy on one thread, about what recloser's lock-free ring
-//! costs (15.9 ns); on two threads hammering one breaker the lock is contended and the count window
-//! slows 10x, as recloser's ring does (12x). A time window adds a clock read per outcome (55.6 ns).
-//! A lock-free ring that slides and counts in one step is the next step if rate breakers on hot,
-//! shared paths show up in profiles.
+//! A window counts one bit per outcome (a failure, for the failure rate; a slow call, for the
+//! slow-call rate) and belongs to one closed generation: the first outcome of a newer generation
+//! empties it, and an outcome of an older one is late and changes nothing (R5). A count window
+//! records without a lock, so rate breakers on a hot path shared by many threads do not queue on
+//! one another; its counts are exact once no record is in flight (at quiescence), and a record in
+//! flight can only make a concurrent reading lag behind it, never count an outcome twice. A time
+//! window still takes a short lock (see [`TimeWindow`]).
+//!
+//! Generations are kept as their low [`TAG_BITS`] bits in the packed words below and compared
+//! wrapping, like the stamp's.
 
 use std::time::Duration;
 
 use crate::clock::{self, Millis};
 use crate::config::Window;
-use crate::generation::is_newer;
+use crate::sync::{AtomicU64, Mutex, Ordering};
+
+/// The counts of a window: outcomes, and how many of them had the bit set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub(crate) calls: u32,
+    pub(crate) marked: u32,
+}
+
+impl Tally {
+    /// Whether a rate of `percent` is reached, once `min_calls` outcomes are in.
+    pub(crate) fn trips(self, percent: u32, min_calls: u32) -> bool {
+        self.calls >= min_calls
+            && u64::from(self.marked) * 100 >= u64::from(percent) * u64::from(self.calls)
+    }
+}
+
+/// Bits of a generation a window keeps.
+const TAG_BITS: u32 = 20;
+const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
+
+fn tag(generation: u32) -> u64 {
+    u64::from(generation) & TAG_MASK
+}
+
+/// Whether tag `a` is a later generation than tag `b`, wrapping.
+fn tag_is_newer(a: u64, b: u64) -> bool {
+    let ahead = a.wrapping_sub(b) & TAG_MASK;
+    ahead != 0 && ahead < (1 << (TAG_BITS - 1))
+}
+
+/// One rate policy's window.
+// Built inside a `static` at compile time, where nothing can be boxed: the 500-odd bytes of a time
+// window are the price of no allocation on its path.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum RateWindow {
+    Count(CountWindow),
+    Time(TimeWindow),
+}
+
+impl RateWindow {
+    crate::sync::maybe_const! {
+        pub(crate) fn new(window: Window) -> RateWindow {
+            match window {
+                Window::Count(capacity) => RateWindow::Count(CountWindow::new(capacity)),
+                Window::Time(span) => RateWindow::Time(TimeWindow::new(span)),
+            }
+        }
+    }
+
+    /// Whether recording needs the time.
+    pub(crate) const fn needs_clock(&self) -> bool {
+        matches!(self, RateWindow::Time(_))
+    }
+
+    /// Records an outcome of `generation` at `now`, and returns the counts; `None` when the window
+    /// already belongs to a newer generation, and the outcome is late.
+    pub(crate) fn record(&self, generation: u32, marked: bool, now: Millis) -> Option<Tally> {
+        match self {
+            RateWindow::Count(w) => w.record(generation, marked),
+            RateWindow::Time(w) => w.record(generation, marked, now),
+        }
+    }
+
+    /// The counts at `now`, if the window belongs to `generation`.
+    pub(crate) fn tally(&self, generation: u32, now: Millis) -> Tally {
+        match self {
+            RateWindow::Count(w) => w.tally(generation),
+            RateWindow::Time(w) => w.tally(generation, now),
+        }
+    }
+}
+
+// ---- the last N ----
+
+/// The last `capacity` outcomes, one slot each in a ring, and their counts in one word.
+///
+/// A record takes a sequence number, writes its slot unless a later sequence number already has
+/// it, and adds the difference it made to the counts. Every change of a slot from an outcome of
+/// this generation to another, or from anything else to one, is followed by exactly that change of
+/// the counts, so once no record is in flight the counts are those of the slots: the last N
+/// outcomes by sequence number.
+#[derive(Debug)]
+pub(crate) struct CountWindow {
+    capacity: u32,
+    /// `Counts`: the generation tag, and the outcomes and marks of that generation in the ring.
+    counts: AtomicU64,
+    /// The next sequence number.
+    cursor: AtomicU64,
+    slots: Slots,
+}
+
+/// A slot: the generation tag, the sequence number, the mark, and whether it holds anything.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Slot(u64);
+
+const SEQ_BITS: u32 = 64 - TAG_BITS - 2;
+const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+
+impl Slot {
+    const EMPTY: Slot = Slot(0);
+
+    fn new(tag: u64, seq: u64, marked: bool) -> Slot {
+        Slot((tag << (SEQ_BITS + 2)) | ((seq & SEQ_MASK) << 2) | (u64::from(marked) << 1) | 1)
+    }
+    fn occupied(self) -> bool {
+        self.0 & 1 != 0
+    }
+    fn marked(self) -> bool {
+        self.0 & 2 != 0
+    }
+    fn seq(self) -> u64 {
+        (self.0 >> 2) & SEQ_MASK
+    }
+    fn tag(self) -> u64 {
+        self.0 >> (SEQ_BITS + 2)
+    }
+}
+
+/// Whether sequence number `a` came after `b`, wrapping.
+fn seq_is_newer(a: u64, b: u64) -> bool {
+    let ahead = a.wrapping_sub(b) & SEQ_MASK;
+    ahead != 0 && ahead < (1 << (SEQ_BITS - 1))
+}
+
+/// The counts word: generation tag (20 bits), outcomes (22 bits), marks (22 bits). A count window
+/// holds at most `MAX_COUNT_WINDOW` (2^20) outcomes, so neither count can overflow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Counts(u64);
+
+const COUNT_BITS: u32 = 22;
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+
+impl Counts {
+    fn empty(tag: u64) -> Counts {
+        Counts(tag << (2 * COUNT_BITS))
+    }
+    fn tag(self) -> u64 {
+        self.0 >> (2 * COUNT_BITS)
+    }
+    fn tally(self) -> Tally {
+        Tally {
+            calls: ((self.0 >> COUNT_BITS) & COUNT_MASK) as u32,
+            marked: (self.0 & COUNT_MASK) as u32,
+        }
+    }
+    fn add(self, calls: i64, marked: i64) -> Counts {
+        let t = self.tally();
+        let calls = (i64::from(t.calls) + calls) as u64 & COUNT_MASK;
+        let marked = (i64::from(t.marked) + marked) as u64 & COUNT_MASK;
+        Counts((self.tag() << (2 * COUNT_BITS)) | (calls << COUNT_BITS) | marked)
+    }
+}
+
+impl CountWindow {
+    crate::sync::maybe_const! {
+        fn new(capacity: u32) -> CountWindow {
+            CountWindow {
+                capacity,
+                counts: AtomicU64::new(0),
+                cursor: AtomicU64::new(0),
+                slots: Slots::new(capacity),
+            }
+        }
+    }
+
+    fn record(&self, generation: u32, marked: bool) -> Option<Tally> {
+        let tag = tag(generation);
+        self.adopt(tag)?;
+        let slots = self.slots.get(self.capacity);
+        // Relaxed: the sequence number only orders records among themselves, through the slots.
+        let seq = self.cursor.fetch_add(1, Ordering::Relaxed) & SEQ_MASK;
+        let slot = &slots[(seq % u64::from(self.capacity)) as usize];
+        let new = Slot::new(tag, seq, marked);
+        let mut old = Slot(slot.load(Ordering::Acquire));
+        loop {
+            if old.occupied() {
+                if tag_is_newer(old.tag(), tag) {
+                    // The window has moved on to a newer generation.
+                    return None;
+                }
+                if old.tag() == tag && seq_is_newer(old.seq(), seq) {
+                    // A later outcome already took this slot: this one has slid out of the window
+                    // before it was in, and changes nothing.
+                    return Some(Counts(self.counts.load(Ordering::Acquire)).tally());
+                }
+            }
+            // AcqRel: the slot's history is a chain of swaps; each sees the one before.
+            match slot.compare_exchange_weak(old.0, new.0, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(actual) => old = Slot(actual),
+            }
+        }
+        let (calls, marks) = if old.occupied() && old.tag() == tag {
+            (0, i64::from(marked) - i64::from(old.marked()))
+        } else {
+            (1, i64::from(marked))
+        };
+        let mut counts = Counts(self.counts.load(Ordering::Acquire));
+        loop {
+            if counts.tag() != tag {
+                // A newer generation emptied the window since: this outcome is late, and its slot
+                // counts for nothing in the new one.
+                return None;
+            }
+            let next = counts.add(calls, marks);
+            match self.counts.compare_exchange_weak(
+                counts.0,
+                next.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(next.tally()),
+                Err(actual) => counts = Counts(actual),
+            }
+        }
+    }
+
+    /// Makes the counts belong to `tag`: empties them for a newer generation, `None` when they
+    /// already belong to a newer one.
+    fn adopt(&self, tag: u64) -> Option<()> {
+        let mut counts = Counts(self.counts.load(Ordering::Acquire));
+        loop {
+            if counts.tag() == tag {
+                return Some(());
+            }
+            if tag_is_newer(counts.tag(), tag) {
+                return None;
+            }
+            // The slots of older generations count as empty from here on: nothing to clear.
+            match self.counts.compare_exchange_weak(
+                counts.0,
+                Counts::empty(tag).0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(()),
+                Err(actual) => counts = Counts(actual),
+            }
+        }
+    }
+
+    fn tally(&self, generation: u32) -> Tally {
+        let counts = Counts(self.counts.load(Ordering::Acquire));
+        if counts.tag() == tag(generation) {
+            counts.tally()
+        } else {
+            Tally::default()
+        }
+    }
+}
+
+/// The ring's slots. A breaker lives in a `static` built at compile time, where nothing can be
+/// allocated: the ring is allocated by the first outcome recorded, once, and kept.
+#[cfg(not(loom))]
+#[derive(Debug)]
+struct Slots(std::sync::OnceLock<Box<[AtomicU64]>>);
+
+#[cfg(not(loom))]
+impl Slots {
+    const fn new(_capacity: u32) -> Slots {
+        Slots(std::sync::OnceLock::new())
+    }
+
+    fn get(&self, capacity: u32) -> &[AtomicU64] {
+        self.0.get_or_init(|| {
+            (0..capacity)
+                .map(|_| AtomicU64::new(Slot::EMPTY.0))
+                .collect()
+        })
+    }
+}
+
+/// Under loom the ring is built with the breaker: loom's atomics have no `const` constructor.
+#[cfg(loom)]
+#[derive(Debug)]
+struct Slots(Box<[AtomicU64]>);
+
+#[cfg(loom)]
+impl Slots {
+    fn new(capacity: u32) -> Slots {
+        Slots(
+            (0..capacity)
+                .map(|_| AtomicU64::new(Slot::EMPTY.0))
+                .collect(),
+        )
+    }
+
+    fn get(&self, _capacity: u32) -> &[AtomicU64] {
+        &self.0
+    }
+}
+
+// ---- the last T ----
 
 /// A time window of T is judged in buckets of `ceil(T / BUCKETS)` milliseconds: it holds exactly
 /// the outcomes of the last T, give or take less than one bucket (an outcome may stay up to one
@@ -24,143 +318,19 @@ pub(crate) const BUCKETS: u64 = 20;
 /// Buckets kept: a window of T covers at most `BUCKETS + 1` buckets, the oldest in part.
 const RING: usize = BUCKETS as usize + 1;
 
-/// The window's counts after recording an outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Tally {
-    pub(crate) calls: u32,
-    pub(crate) failures: u32,
-}
-
-impl Tally {
-    /// Whether a failure rate of `percent` is reached, once `min_calls` outcomes are in.
-    pub(crate) fn trips(self, percent: u32, min_calls: u32) -> bool {
-        self.calls >= min_calls
-            && u64::from(self.failures) * 100 >= u64::from(percent) * u64::from(self.calls)
-    }
-}
-
-/// One breaker's rate window, tagged with the closed generation its outcomes belong to: an outcome
-/// of a newer generation empties it first, so a close starts from nothing without the closing
-/// thread having to take this lock; an outcome of an older generation is late and leaves it alone
-/// (R5).
+/// The outcomes of the last `span` milliseconds, counted per bucket of `width`, behind a lock.
+///
+/// The one window that still takes a lock: a bucket is restarted when time moves past it and
+/// emptied when a new closed generation begins, and doing both exactly without a lock needs more
+/// than one word per bucket can hold (a generation, an epoch and two counts). The lock is held for
+/// a few dozen instructions, never across the user's call, and only time-window breakers take it.
 #[derive(Debug)]
-pub(crate) struct RateWindow {
-    generation: u32,
-    outcomes: Outcomes,
-}
+pub(crate) struct TimeWindow(Mutex<TimeBuckets>);
 
-// A window is built once per breaker, inside a `static` at compile time, where nothing can be boxed;
-// the 300-odd bytes of a time window are the price of no allocation on its path.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-enum Outcomes {
-    Count(CountRing),
-    Time(TimeBuckets),
-}
-
-impl RateWindow {
-    pub(crate) const fn new(window: Window) -> RateWindow {
-        let outcomes = match window {
-            Window::Count(capacity) => Outcomes::Count(CountRing {
-                bits: Vec::new(),
-                capacity,
-                next: 0,
-                len: 0,
-                failures: 0,
-            }),
-            Window::Time(span) => Outcomes::Time(TimeBuckets::new(span)),
-        };
-        RateWindow {
-            generation: 0,
-            outcomes,
-        }
-    }
-
-    /// Records an outcome of `generation` at `now` and returns the counts; `None` when the window
-    /// already belongs to a newer generation, and the outcome is late.
-    pub(crate) fn record(&mut self, generation: u32, failure: bool, now: Millis) -> Option<Tally> {
-        if is_newer(self.generation, generation) {
-            return None;
-        }
-        if self.generation != generation {
-            self.generation = generation;
-            match &mut self.outcomes {
-                Outcomes::Count(ring) => ring.clear(),
-                Outcomes::Time(buckets) => buckets.clear(),
-            }
-        }
-        Some(match &mut self.outcomes {
-            Outcomes::Count(ring) => ring.push(failure),
-            Outcomes::Time(buckets) => buckets.push(now, failure),
-        })
-    }
-
-    /// The counts at `now`, if the window belongs to `generation`.
-    pub(crate) fn tally(&self, generation: u32, now: Millis) -> Tally {
-        if self.generation != generation {
-            return Tally::default();
-        }
-        match &self.outcomes {
-            Outcomes::Count(ring) => ring.tally(),
-            Outcomes::Time(buckets) => buckets.tally(now),
-        }
-    }
-}
-
-/// The last `capacity` outcomes, one bit each (1 = failure), in a ring.
-#[derive(Debug)]
-struct CountRing {
-    /// Allocated on the first outcome and kept: no allocation per call.
-    bits: Vec<u64>,
-    capacity: u32,
-    next: u32,
-    len: u32,
-    failures: u32,
-}
-
-impl CountRing {
-    fn push(&mut self, failure: bool) -> Tally {
-        if self.bits.is_empty() {
-            self.bits = vec![0; self.capacity.div_ceil(64) as usize];
-        }
-        let (word, bit) = ((self.next / 64) as usize, self.next % 64);
-        let mask = 1u64 << bit;
-        if self.len == self.capacity {
-            // The slot being overwritten holds the oldest outcome: it slides out.
-            if self.bits[word] & mask != 0 {
-                self.failures -= 1;
-            }
-        } else {
-            self.len += 1;
-        }
-        if failure {
-            self.bits[word] |= mask;
-            self.failures += 1;
-        } else {
-            self.bits[word] &= !mask;
-        }
-        self.next = (self.next + 1) % self.capacity;
-        self.tally()
-    }
-
-    fn tally(&self) -> Tally {
-        Tally {
-            calls: self.len,
-            failures: self.failures,
-        }
-    }
-
-    fn clear(&mut self) {
-        self.bits.iter_mut().for_each(|w| *w = 0);
-        self.next = 0;
-        self.len = 0;
-        self.failures = 0;
-    }
-}
-
-/// The outcomes of the last `span` milliseconds, counted per bucket of `width`.
 #[derive(Debug)]
 struct TimeBuckets {
+    /// The closed generation the buckets count.
+    generation: u32,
     span: Millis,
     width: Millis,
     buckets: [Bucket; RING],
@@ -171,42 +341,77 @@ struct Bucket {
     /// Which `width`-long slice of time this bucket counts; `u64::MAX` when unused.
     epoch: u64,
     calls: u32,
-    failures: u32,
+    marked: u32,
 }
 
 const EMPTY: Bucket = Bucket {
     epoch: u64::MAX,
     calls: 0,
-    failures: 0,
+    marked: 0,
 };
 
-impl TimeBuckets {
-    const fn new(span: Duration) -> TimeBuckets {
-        let span = clock::millis(span);
-        // `Config::build` refuses spans under `MIN_TIME_WINDOW`; the floor only keeps this total.
-        let span = if span == 0 { 1 } else { span };
-        TimeBuckets {
-            span,
-            width: span.div_ceil(BUCKETS),
-            buckets: [EMPTY; RING],
+impl TimeWindow {
+    crate::sync::maybe_const! {
+        fn new(span: Duration) -> TimeWindow {
+            let span = clock::millis(span);
+            // `Config::build` refuses spans under `MIN_TIME_WINDOW`; the floor only keeps this
+            // total.
+            let span = if span == 0 { 1 } else { span };
+            TimeWindow(Mutex::new(TimeBuckets {
+                generation: 0,
+                span,
+                width: span.div_ceil(BUCKETS),
+                buckets: [EMPTY; RING],
+            }))
         }
     }
 
-    fn push(&mut self, now: Millis, failure: bool) -> Tally {
-        let epoch = now / self.width;
-        let bucket = &mut self.buckets[(epoch % RING as u64) as usize];
+    fn lock(&self) -> crate::sync::MutexGuard<'_, TimeBuckets> {
+        // Nothing panics while holding it, and a poisoned window is still a valid window.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn record(&self, generation: u32, marked: bool, now: Millis) -> Option<Tally> {
+        let mut w = self.lock();
+        if crate::generation::is_newer(w.generation, generation) {
+            return None;
+        }
+        if w.generation != generation {
+            w.generation = generation;
+            w.buckets = [EMPTY; RING];
+        }
+        let epoch = now / w.width;
+        let bucket = &mut w.buckets[(epoch % RING as u64) as usize];
         if bucket.epoch != epoch {
             *bucket = Bucket {
                 epoch,
                 calls: 0,
-                failures: 0,
+                marked: 0,
             };
         }
         bucket.calls = bucket.calls.saturating_add(1);
-        bucket.failures = bucket.failures.saturating_add(u32::from(failure));
-        self.tally(now)
+        bucket.marked = bucket.marked.saturating_add(u32::from(marked));
+        Some(w.tally(now))
     }
 
+    fn tally(&self, generation: u32, now: Millis) -> Tally {
+        let w = self.lock();
+        if w.generation == generation {
+            w.tally(now)
+        } else {
+            Tally::default()
+        }
+    }
+
+    #[cfg(test)]
+    fn width(&self) -> Millis {
+        self.lock().width
+    }
+}
+
+impl TimeBuckets {
     fn tally(&self, now: Millis) -> Tally {
         let current = now / self.width;
         // An outcome at `t` is in the window while `t > now - span`. The oldest bucket that can
@@ -218,12 +423,8 @@ impl TimeBuckets {
             .filter(|b| b.epoch != u64::MAX && b.epoch >= oldest && b.epoch <= current)
             .fold(Tally::default(), |t, b| Tally {
                 calls: t.calls.saturating_add(b.calls),
-                failures: t.failures.saturating_add(b.failures),
+                marked: t.marked.saturating_add(b.marked),
             })
-    }
-
-    fn clear(&mut self) {
-        self.buckets = [EMPTY; RING];
     }
 }
 
@@ -231,13 +432,13 @@ impl TimeBuckets {
 mod tests {
     use super::*;
 
-    fn tally(calls: u32, failures: u32) -> Tally {
-        Tally { calls, failures }
+    fn tally(calls: u32, marked: u32) -> Tally {
+        Tally { calls, marked }
     }
 
     #[test]
-    fn count_ring_slides_one_outcome_at_a_time() {
-        let mut w = RateWindow::new(Window::Count(3));
+    fn count_window_slides_one_outcome_at_a_time() {
+        let w = RateWindow::new(Window::Count(3));
         assert_eq!(w.record(0, true, 0), Some(tally(1, 1)));
         assert_eq!(w.record(0, false, 0), Some(tally(2, 1)));
         assert_eq!(w.record(0, true, 0), Some(tally(3, 2)));
@@ -249,23 +450,28 @@ mod tests {
 
     #[test]
     fn a_new_generation_starts_empty() {
-        let mut w = RateWindow::new(Window::Count(10));
-        w.record(0, true, 0);
-        w.record(0, true, 0);
-        assert_eq!(w.tally(1, 0), Tally::default());
-        assert_eq!(w.record(1, false, 0), Some(tally(1, 0)));
+        for window in [Window::Count(10), Window::Time(Duration::from_secs(10))] {
+            let w = RateWindow::new(window);
+            w.record(0, true, 0);
+            w.record(0, true, 0);
+            assert_eq!(w.tally(1, 0), Tally::default());
+            assert_eq!(w.record(1, false, 0), Some(tally(1, 0)));
+            assert_eq!(w.tally(1, 0), tally(1, 0));
+        }
     }
 
     #[test]
     fn an_older_generation_is_late_and_changes_nothing() {
-        let mut w = RateWindow::new(Window::Count(10));
-        assert_eq!(w.record(4, true, 0), Some(tally(1, 1)));
-        assert_eq!(w.record(2, false, 0), None);
-        assert_eq!(w.tally(4, 0), tally(1, 1));
-        // Wrapping: generation 1 comes after u32::MAX.
-        let mut w = RateWindow::new(Window::Count(10));
-        assert_eq!(w.record(1, true, 0), Some(tally(1, 1)));
-        assert_eq!(w.record(u32::MAX, true, 0), None);
+        for window in [Window::Count(10), Window::Time(Duration::from_secs(10))] {
+            let w = RateWindow::new(window);
+            assert_eq!(w.record(4, true, 0), Some(tally(1, 1)));
+            assert_eq!(w.record(2, false, 0), None);
+            assert_eq!(w.tally(4, 0), tally(1, 1));
+            // Wrapping: generation 1 comes after u32::MAX.
+            let w = RateWindow::new(window);
+            assert_eq!(w.record(1, true, 0), Some(tally(1, 1)));
+            assert_eq!(w.record(u32::MAX, true, 0), None);
+        }
     }
 
     #[test]
@@ -279,17 +485,27 @@ mod tests {
     }
 
     #[test]
+    fn a_large_count_window_counts_every_outcome() {
+        let w = RateWindow::new(Window::Count(1_000));
+        for i in 0..2_500u32 {
+            w.record(7, i % 4 == 0, 0);
+        }
+        // The last 1 000 outcomes: 1 500..2 500, a quarter of them marked.
+        assert_eq!(w.tally(7, 0), tally(1_000, 250));
+    }
+
+    #[test]
     fn time_buckets_evict_what_left_the_window() {
-        let mut b = TimeBuckets::new(Duration::from_secs(10));
-        assert_eq!(b.width, 500);
-        b.push(0, true);
-        b.push(9_999, false);
-        assert_eq!(b.tally(9_999), tally(2, 1));
+        let w = TimeWindow::new(Duration::from_secs(10));
+        assert_eq!(w.width(), 500);
+        w.record(0, true, 0);
+        w.record(0, false, 9_999);
+        assert_eq!(w.tally(0, 9_999), tally(2, 1));
         // The outcome of 0 shares its bucket (0..500) with instants still in the span until
         // 10 498, and is gone from 10 499.
-        assert_eq!(b.tally(10_498), tally(2, 1));
-        assert_eq!(b.tally(10_499), tally(1, 0));
-        assert_eq!(b.tally(20_000), Tally::default());
+        assert_eq!(w.tally(0, 10_498), tally(2, 1));
+        assert_eq!(w.tally(0, 10_499), tally(1, 0));
+        assert_eq!(w.tally(0, 20_000), Tally::default());
     }
 
     /// For every span, an outcome stays in the window for at least `span` and less than `span`
@@ -300,16 +516,20 @@ mod tests {
         for span in (20u64..=1_000).chain([1_999, 2_001, 59_999, 60_000, 3_600_007]) {
             let width = span.div_ceil(BUCKETS);
             for at in [0, 1, 7, span - 1, span, 3 * span + 5, 1_000_003] {
-                let mut b = TimeBuckets::new(Duration::from_millis(span));
-                b.push(at, true);
+                let w = TimeWindow::new(Duration::from_millis(span));
+                w.record(0, true, at);
                 // Held through `at + span - 1`, the last instant within the span.
                 for now in [at, at + span / 2, at + span - 1] {
-                    assert_eq!(b.tally(now), tally(1, 1), "span {span}, at {at}, now {now}");
+                    assert_eq!(
+                        w.tally(0, now),
+                        tally(1, 1),
+                        "span {span}, at {at}, now {now}"
+                    );
                 }
                 // Gone once more than a bucket has passed beyond the span.
                 let gone = at + span - 1 + width;
                 assert_eq!(
-                    b.tally(gone),
+                    w.tally(0, gone),
                     Tally::default(),
                     "span {span}, at {at}, now {gone}"
                 );
@@ -319,14 +539,24 @@ mod tests {
 
     #[test]
     fn a_full_window_counts_every_bucket() {
-        let mut b = TimeBuckets::new(Duration::from_millis(1_000));
+        let w = TimeWindow::new(Duration::from_millis(1_000));
         for t in 0..1_000 {
-            b.push(t, t % 4 == 0);
+            w.record(0, t % 4 == 0, t);
         }
-        assert_eq!(b.tally(999), tally(1_000, 250));
+        assert_eq!(w.tally(0, 999), tally(1_000, 250));
         // The first bucket (0..50 ms) is counted whole while any of it could be within the span,
-        // and is gone by 1 049: 13 of its 50 outcomes were failures.
-        assert_eq!(b.tally(1_048), tally(1_000, 250));
-        assert_eq!(b.tally(1_049), tally(950, 237));
+        // and is gone by 1 049: 13 of its 50 outcomes were marked.
+        assert_eq!(w.tally(0, 1_048), tally(1_000, 250));
+        assert_eq!(w.tally(0, 1_049), tally(950, 237));
+    }
+
+    #[test]
+    fn a_new_generation_ignores_the_buckets_before_it() {
+        let w = TimeWindow::new(Duration::from_secs(10));
+        w.record(3, true, 1_000);
+        w.record(3, true, 1_200);
+        // Generation 4 begins in the same bucket: the earlier outcomes there are not its own.
+        assert_eq!(w.record(4, false, 1_300), Some(tally(1, 0)));
+        assert_eq!(w.record(4, true, 1_700), Some(tally(2, 1)));
     }
 }
