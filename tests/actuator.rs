@@ -8,46 +8,13 @@ mod routes;
 #[path = "support/actuator_server.rs"]
 mod server;
 
-use server::serve;
+use server::{request, serve};
 #[path = "../examples/actuator/shop.rs"]
 mod shop;
 
-use axum::body::Bytes;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use breakerbox::State;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-
-/// Sends one request; returns the status and the JSON body (`Value::Null` when empty).
-async fn request(method: Method, url: &str) -> (StatusCode, Value) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let request = Request::builder()
-        .method(method)
-        .uri(url)
-        .body(Empty::new())
-        .expect("a valid request");
-    let response = client.request(request).await.expect("the actuator answers");
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v == "application/json");
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a whole body")
-        .to_bytes();
-    let value = if is_json {
-        serde_json::from_slice(&body).expect("valid JSON")
-    } else {
-        assert!(body.is_empty(), "a non-JSON body: {body:?}");
-        Value::Null
-    };
-    (status, value)
-}
 
 #[tokio::test]
 async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
@@ -80,7 +47,7 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
             "name": "inventory",
             "state": "closed",
             "open_for_ms": null,
-            "config": { "threshold": 3, "reset": "30s", "probes": 1 },
+            "config": { "threshold": 3, "reset": "30s", "probes": 1, "budget": "20%" },
             "metrics": {
                 "admitted": 3,
                 "successes": 1,
@@ -90,9 +57,11 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
                 "timeouts": 0,
                 "late": 0,
                 "retries": 0,
+                "cancelled": 0,
                 "consecutive_failures": 1,
                 "window_calls": 0,
                 "window_failures": 0,
+                "window_slow": 0,
             },
             "call_sites": [{
                 "function": "actuator::shop::stock",
@@ -109,7 +78,7 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
     let payments = &all[1];
     assert_eq!(
         payments["config"],
-        json!({ "threshold": 2, "reset": "1s..60s", "probes": 1 })
+        json!({ "threshold": 2, "reset": "1s..60s", "probes": 1, "budget": "20%" })
     );
     let mut sites: Vec<(&str, &Value, &Value)> = payments["call_sites"]
         .as_array()

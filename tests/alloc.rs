@@ -552,3 +552,37 @@ fn annotated_fns_allocate_nothing() {
         .metrics();
     assert_eq!((m.successes, m.failures, m.retries), (1_100, 2_200, 2_200));
 }
+
+/// A breaker built at run time (owned name, in an `Arc`, registered) costs no allocation per call
+/// either, through borrowed and owned permits, on success, failure, rejection and with a slow-call
+/// policy (whose permit carries its admission time).
+#[test]
+fn runtime_built_breakers_allocate_nothing() {
+    let consecutive = breakerbox::registry()
+        .register(Breaker::new_named(
+            String::from("alloc.runtime.consecutive"),
+            config(Config::builder("x").threshold(1_000_000)),
+        ))
+        .unwrap();
+    let slow = std::sync::Arc::new(Breaker::new_named(
+        String::from("alloc.runtime.slow"),
+        config(
+            Config::builder("x")
+                .slow(HOUR)
+                .slow_rate(50)
+                .window(Window::Count(100)),
+        ),
+    ));
+    let usage = per_call(100, CALLS, || {
+        call(consecutive, true).expect("closed");
+        let _ = call(consecutive, false);
+        call(&slow, true).expect("closed");
+        slow.acquire_owned().expect("closed").success();
+    });
+    assert_eq!(usage, NONE);
+    consecutive.force_open();
+    let usage = per_call(100, CALLS, || {
+        assert!(call(consecutive, true).is_err());
+    });
+    assert_eq!(usage, NONE, "rejections");
+}

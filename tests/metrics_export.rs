@@ -193,4 +193,21 @@ async fn counters_and_gauge_after_a_scripted_sequence() {
     registry().get(name).unwrap().force_open();
     registry().export_metrics();
     assert_eq!(recording.gauge("breaker_state", name), 3.0);
+
+    // A breaker built at run time is exported like the attribute's.
+    let config = breakerbox::Config::builder("x").build().unwrap();
+    let runtime = registry()
+        .register(breakerbox::Breaker::new_named(
+            String::from("metrics.runtime"),
+            config,
+        ))
+        .unwrap();
+    runtime.try_acquire().unwrap().success();
+    runtime.disable();
+    registry().export_metrics();
+    assert_eq!(
+        recording.counter("breaker_successes_total", "metrics.runtime"),
+        1
+    );
+    assert_eq!(recording.gauge("breaker_state", "metrics.runtime"), 4.0);
 }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::Name;
+
 /// A call the breaker refused without running it.
 ///
 /// The user's error type holds it through `From<Rejected>`:
@@ -19,12 +21,12 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejected {
-    breaker: &'static str,
+    breaker: Name,
     retry_after: Option<Duration>,
 }
 
 impl Rejected {
-    pub(crate) const fn new(breaker: &'static str, retry_after: Option<Duration>) -> Rejected {
+    pub(crate) fn new(breaker: Name, retry_after: Option<Duration>) -> Rejected {
         Rejected {
             breaker,
             retry_after,
@@ -32,8 +34,8 @@ impl Rejected {
     }
 
     /// The name of the breaker that refused.
-    pub const fn breaker(&self) -> &'static str {
-        self.breaker
+    pub fn breaker(&self) -> &str {
+        &self.breaker
     }
 
     /// How long until the breaker lets a probe through, when that is known: `None` for a forced-open

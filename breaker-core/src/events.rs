@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::{Reason, State};
+use crate::{Name, Reason, State};
 
 /// How many transitions a subscriber may fall behind before it loses the oldest.
 pub const CAPACITY: usize = 1024;
@@ -24,7 +24,7 @@ pub const CAPACITY: usize = 1024;
 #[non_exhaustive]
 pub struct Transition {
     /// The breaker's name.
-    pub breaker: &'static str,
+    pub breaker: Name,
     /// The state it left.
     pub from: State,
     /// The state it entered.
@@ -42,7 +42,7 @@ pub struct Transition {
 
 impl Transition {
     pub(crate) fn new(
-        breaker: &'static str,
+        breaker: Name,
         from: State,
         to: State,
         reason: Reason,
@@ -146,13 +146,14 @@ pub(crate) fn send(transition: &Transition) {
 /// Logs a transition to `tracing`: WARN when a breaker opens, INFO otherwise.
 pub(crate) fn trace(transition: &Transition) {
     let Transition {
-        breaker,
+        ref breaker,
         from,
         to,
         reason,
         generation,
         ..
     } = *transition;
+    let breaker = breaker.as_str();
     if to == State::Open {
         tracing::warn!(
             target: "breakerbox",

@@ -25,6 +25,7 @@ mod events;
 mod generation;
 mod limits;
 mod metrics;
+mod name;
 mod policy;
 mod reason;
 #[cfg(not(loom))]
@@ -34,7 +35,7 @@ mod state;
 mod sync;
 mod verdict;
 
-pub use crate::circuit::{Breaker, Permit};
+pub use crate::circuit::{Breaker, OwnedPermit, Permit};
 pub use crate::config::{
     BUDGET_MIN_PER_SECOND, BUDGET_WINDOW, Budget, Config, ConfigBuilder, ConfigError, Location,
     Reset, SlowCalls, TripPolicy, Window,
@@ -44,6 +45,7 @@ pub use crate::error::{Rejected, TimedOut};
 pub use crate::events::{CAPACITY as EVENTS_CAPACITY, Events, Lagged, Transition};
 pub use crate::limits::{MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW};
 pub use crate::metrics::Metrics;
+pub use crate::name::Name;
 pub use crate::reason::Reason;
 #[cfg(all(feature = "metrics", not(loom)))]
 pub use crate::registry::state_gauge;

@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use breakerbox::{Breaker, CallSite, Config, Reset, TripPolicy, Window};
+use breakerbox::{Breaker, Budget, CallSite, Config, Reset, TripPolicy, Window};
 use serde_json::{Value, json};
 
 /// The actuator's routes, over `breakerbox::registry()`.
@@ -84,9 +84,11 @@ pub fn breaker_json(breaker: &Breaker) -> Value {
             "timeouts": m.timeouts,
             "late": m.late,
             "retries": m.retries,
+            "cancelled": m.cancelled,
             "consecutive_failures": m.consecutive_failures,
             "window_calls": m.window_calls,
             "window_failures": m.window_failures,
+            "window_slow": m.window_slow,
         },
         "call_sites": breaker.call_sites().iter().map(call_site_json).collect::<Vec<_>>(),
     })
@@ -113,7 +115,20 @@ fn config_json(config: &Config) -> Value {
         Reset::Backoff { min, max } => format!("{min:?}..{max:?}"),
     }
     .into();
+    if let Some(slow) = config.slow_calls() {
+        out["slow"] = format!("{:?}", slow.threshold).into();
+        out["slow_rate"] = slow.percent.into();
+        out["window"] = match slow.window {
+            Window::Count(n) => json!(n),
+            Window::Time(period) => json!(format!("{period:?}")),
+        };
+        out["min_calls"] = slow.min_calls.into();
+    }
     out["probes"] = config.probes().into();
+    out["budget"] = match config.budget() {
+        Budget::Percent(p) => json!(format!("{p}%")),
+        Budget::Off => json!("off"),
+    };
     out
 }
 

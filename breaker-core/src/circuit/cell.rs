@@ -30,7 +30,7 @@ pub(crate) struct Cell {
 
 /// What a transition is announced with; the breaker supplies its name.
 pub(crate) struct Announcement {
-    pub(crate) breaker: &'static str,
+    pub(crate) breaker: crate::Name,
     pub(crate) reason: Reason,
 }
 
@@ -168,7 +168,7 @@ mod announce {
     use crate::{Reason, State};
 
     pub(super) fn event(
-        breaker: &'static str,
+        breaker: crate::Name,
         from: State,
         to: State,
         reason: Reason,
@@ -185,7 +185,7 @@ mod announce {
 
     pub(super) struct Event;
 
-    pub(super) fn event(_: &'static str, _: State, _: State, _: Reason, _: u32) -> Event {
+    pub(super) fn event(_: crate::Name, _: State, _: State, _: Reason, _: u32) -> Event {
         Event
     }
 

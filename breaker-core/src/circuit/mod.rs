@@ -10,18 +10,17 @@ mod word;
 use std::fmt;
 use std::time::Duration;
 
-use crate::Reason;
-use crate::Rejected;
 use crate::clock;
 use crate::config::Config;
 use crate::metrics::{Counters, Metrics};
 use crate::policy::{Outcome, Policies, Recorded};
 use crate::state::State;
+use crate::{Name, Reason, Rejected};
 
 use self::cell::{Announcement, Cell};
-pub use self::permit::Permit;
 #[cfg(not(loom))]
 pub(crate) use self::permit::unwind::guarded;
+pub use self::permit::{OwnedPermit, Permit};
 use self::permit::{Ticket, unwind};
 use self::word::Word;
 
@@ -45,6 +44,7 @@ use self::word::Word;
 /// assert_eq!(DB.metrics().rejected, 1);
 /// ```
 pub struct Breaker {
+    name: Name,
     config: Config,
     /// The state word, the stamp of its period, and the transitions between states.
     cell: Cell,
@@ -57,9 +57,11 @@ pub struct Breaker {
 
 impl Breaker {
     crate::sync::maybe_const! {
-        /// A closed breaker with this configuration. `const`, so it can initialise a `static`.
+        /// A closed breaker with this configuration, named by it. `const`, so it can initialise a
+        /// `static`.
         pub fn new(config: Config) -> Breaker {
             Breaker {
+                name: Name::from_static(config.name),
                 cell: Cell::new(),
                 policies: Policies::new(&config),
                 counters: Counters::new(),
@@ -70,9 +72,31 @@ impl Breaker {
         }
     }
 
+    /// A closed breaker named at run time, for breakers built from configuration: `name` replaces
+    /// the configuration's. Share it in an [`Arc`](std::sync::Arc) (its permits can then own
+    /// their breaker, see [`acquire_owned`](Breaker::acquire_owned)), and list it in the registry
+    /// with [`Registry::register`](crate::Registry::register).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use breaker_core::{Breaker, Config};
+    ///
+    /// let region = String::from("eu-west"); // read from configuration
+    /// let config = Config::builder("payments").threshold(3).build()?;
+    /// let payments = Arc::new(Breaker::new_named(format!("payments.{region}"), config));
+    /// assert_eq!(payments.name(), "payments.eu-west");
+    /// # Ok::<(), breaker_core::ConfigError>(())
+    /// ```
+    pub fn new_named(name: impl Into<Name>, config: Config) -> Breaker {
+        Breaker {
+            name: name.into(),
+            ..Breaker::new(config)
+        }
+    }
+
     /// The registry key.
-    pub fn name(&self) -> &'static str {
-        self.config.name
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The configuration it was built with.
@@ -151,6 +175,29 @@ impl Breaker {
             return Ok(Permit::new(self, self.ticket(word, false)));
         }
         self.try_acquire_slow(word)
+    }
+
+    /// As [`try_acquire`](Breaker::try_acquire), for a breaker in an [`Arc`](std::sync::Arc): the
+    /// permit owns a reference to its breaker, so it is `'static` and can travel in a future that
+    /// must be (a `tower` service's, a spawned task's).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use breaker_core::{Breaker, Config, OwnedPermit};
+    ///
+    /// let api = Arc::new(Breaker::new_named(String::from("api"), Config::new("api")));
+    /// let permit: OwnedPermit = api.acquire_owned().expect("closed");
+    /// let handle = std::thread::spawn(move || permit.success());
+    /// handle.join().unwrap();
+    /// assert_eq!(api.metrics().successes, 1);
+    /// ```
+    #[inline]
+    pub fn acquire_owned(self: &std::sync::Arc<Self>) -> Result<OwnedPermit, Rejected> {
+        let permit = self.try_acquire()?;
+        Ok(OwnedPermit::new(
+            std::sync::Arc::clone(self),
+            permit.into_ticket(),
+        ))
     }
 
     /// A ticket for an admission in `word`, stamped with the time only when a slow-call policy
@@ -461,7 +508,7 @@ impl Breaker {
             next,
             started,
             Announcement {
-                breaker: self.config.name,
+                breaker: self.name.clone(),
                 reason,
             },
         )
@@ -503,13 +550,13 @@ impl Breaker {
     #[cfg(not(loom))]
     #[cold]
     pub(crate) fn stale_rejection(&self) -> Rejected {
-        Rejected::new(self.config.name, self.remaining_open())
+        Rejected::new(self.name.clone(), self.remaining_open())
     }
 
     #[cold]
     fn reject(&self, retry_after: Option<Duration>) -> Rejected {
         self.counters.rejected();
-        Rejected::new(self.config.name, retry_after)
+        Rejected::new(self.name.clone(), retry_after)
     }
 
     /// The generation of the current state; a test hook for models that count transitions.
@@ -522,7 +569,7 @@ impl Breaker {
 impl fmt::Debug for Breaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Breaker")
-            .field("name", &self.config.name)
+            .field("name", &self.name)
             .field("word", &self.cell.load())
             .field("stamp", &self.cell.stamp())
             .field("metrics", &self.counters.snapshot())

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::mem::ManuallyDrop;
+use std::sync::Arc;
 
 use crate::{Breaker, Verdict};
 
@@ -119,6 +120,12 @@ impl<'a> Permit<'a> {
         (this.breaker, this.ticket)
     }
 
+    /// The ticket, for an owned permit to carry; this permit is gone without a trace.
+    #[inline(always)]
+    pub(crate) fn into_ticket(self) -> Ticket {
+        self.settle().1
+    }
+
     /// Records a success.
     #[inline]
     pub fn success(self) {
@@ -168,6 +175,98 @@ impl fmt::Debug for Permit<'_> {
             .field("breaker", &self.breaker.name())
             .field("generation", &self.ticket.generation())
             .field("probe", &self.is_probe())
+            .finish()
+    }
+}
+
+/// A [`Permit`] that owns a reference to its breaker, from [`Breaker::acquire_owned`]: `'static`,
+/// `Send` and `Sync`, for futures that must be. Everything else is as for [`Permit`].
+#[must_use = "a permit records nothing until its outcome is given; dropping it is a cancellation"]
+pub struct OwnedPermit {
+    breaker: Arc<Breaker>,
+    /// `None` once settled.
+    ticket: Option<Ticket>,
+}
+
+impl OwnedPermit {
+    pub(crate) fn new(breaker: Arc<Breaker>, ticket: Ticket) -> OwnedPermit {
+        OwnedPermit {
+            breaker,
+            ticket: Some(ticket),
+        }
+    }
+
+    fn ticket(&self) -> Ticket {
+        self.ticket
+            .expect("an owned permit is settled only by consuming it")
+    }
+
+    /// Whether this is a half-open trial call.
+    pub fn is_probe(&self) -> bool {
+        self.ticket().is_probe()
+    }
+
+    /// The generation of the breaker's state this permit was admitted in.
+    pub fn generation(&self) -> u32 {
+        self.ticket().generation()
+    }
+
+    /// Whether the breaker is still in the state this permit was admitted in.
+    pub fn is_current(&self) -> bool {
+        self.breaker.__generation() == self.ticket().generation()
+    }
+
+    /// The breaker that issued it.
+    pub fn breaker(&self) -> &Arc<Breaker> {
+        &self.breaker
+    }
+
+    /// Records through a borrowed permit, which settles it.
+    fn settle(mut self, record: impl FnOnce(Permit<'_>)) {
+        if let Some(ticket) = self.ticket.take() {
+            record(Permit::new(&self.breaker, ticket));
+        }
+    }
+
+    /// Records a success.
+    pub fn success(self) {
+        self.settle(|p| p.success());
+    }
+
+    /// Records a failure.
+    pub fn failure(self) {
+        self.settle(|p| p.failure());
+    }
+
+    /// Records a failure that was an attempt timeout.
+    pub fn timeout(self) {
+        self.settle(|p| p.timeout());
+    }
+
+    /// Records nothing, counts the outcome as ignored, and gives a half-open slot back.
+    pub fn ignore(self) {
+        self.settle(|p| p.ignore());
+    }
+
+    /// Records an error by its verdict.
+    pub fn record(self, verdict: Verdict) {
+        self.settle(|p| p.record(verdict));
+    }
+}
+
+impl Drop for OwnedPermit {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.breaker.on_unsettled(ticket);
+        }
+    }
+}
+
+impl fmt::Debug for OwnedPermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit")
+            .field("breaker", &self.breaker.name())
+            .field("generation", &self.ticket.map(Ticket::generation))
             .finish()
     }
 }

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::{Breaker, Location};
+use crate::{Breaker, Location, Name};
 
 /// Every name that more than one breaker has, from [`Registry::check`](crate::Registry::check).
 ///
@@ -21,7 +21,7 @@ pub struct DuplicateNames {
 /// One name that several breakers have.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DuplicateName {
-    name: &'static str,
+    name: Name,
     locations: Vec<Option<Location>>,
 }
 
@@ -33,11 +33,21 @@ impl DuplicateNames {
             .chunk_by(|a, b| a.name() == b.name())
             .filter(|same| same.len() > 1)
             .map(|same| DuplicateName {
-                name: same[0].name(),
+                name: Name::from(same[0].name().to_owned()),
                 locations: same.iter().map(|b| b.config().location()).collect(),
             })
             .collect();
         (!names.is_empty()).then_some(DuplicateNames { names })
+    }
+
+    /// The one name `breakers` (two of them, the first already registered) share.
+    pub(crate) fn find_among(breakers: &[&Breaker]) -> DuplicateNames {
+        DuplicateNames {
+            names: vec![DuplicateName {
+                name: Name::from(breakers[0].name().to_owned()),
+                locations: breakers.iter().map(|b| b.config().location()).collect(),
+            }],
+        }
     }
 
     /// Each duplicated name, in name order.
@@ -48,8 +58,8 @@ impl DuplicateNames {
 
 impl DuplicateName {
     /// The name the breakers share.
-    pub fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Where each breaker of this name was declared, ordered by file, then line: the first is

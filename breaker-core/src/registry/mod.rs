@@ -15,8 +15,8 @@
 //! every later use of the registry would panic again.
 
 use std::fmt;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::config::{Location, TripPolicy};
 mod duplicate;
@@ -106,11 +106,14 @@ impl fmt::Display for CallSite {
 
 /// The process-wide list of breakers; see [`registry`].
 pub struct Registry {
-    /// Sorted by name, then by where each was declared (file, then line). A name appears twice
-    /// only by mistake; see [`Registry::check`].
+    /// The breakers of the attributes, sorted by name, then by where each was declared (file, then
+    /// line). A name appears twice only by mistake; see [`Registry::check`].
     breakers: Vec<&'static Breaker>,
     /// Whether some name appears twice, found once when the registry is built.
     duplicates: bool,
+    /// Breakers built at run time and [registered](Registry::register), sorted by name; no name
+    /// is in both lists.
+    runtime: RwLock<Vec<&'static Breaker>>,
 }
 
 /// The registry of every breaker declared with `#[circuit_breaker]` or `#[shared_breaker]`,
@@ -186,7 +189,88 @@ impl Registry {
         Registry {
             breakers,
             duplicates,
+            runtime: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Lists a breaker built at run time beside the attributes' own: from now on it is in
+    /// [`iter`](Registry::iter) and [`get`](Registry::get), the table, snapshots and the metrics
+    /// export, and controllable like any other. It lives for the rest of the process, as a
+    /// `static` does: the registry keeps it, and hands back a `&'static` reference to it (whose
+    /// permits are `'static`).
+    ///
+    /// Two breakers with one name are refused: the error names the breaker already registered.
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, Config, registry};
+    ///
+    /// let name = String::from("inventory-eu"); // read from configuration
+    /// let config = Config::builder("inventory").threshold(3).build()?;
+    /// let inventory = registry().register(Breaker::new_named(name, config)).unwrap();
+    /// inventory.try_acquire().unwrap().success();
+    ///
+    /// let listed = registry().get("inventory-eu").unwrap();
+    /// assert_eq!(listed.metrics().successes, 1);
+    /// assert!(registry().to_string().contains("inventory-eu"));
+    /// // A second breaker under that name is refused.
+    /// let again = Breaker::new_named(String::from("inventory-eu"), config);
+    /// assert!(registry().register(again).is_err());
+    /// # Ok::<(), breaker_core::ConfigError>(())
+    /// ```
+    pub fn register(
+        &self,
+        breaker: impl Into<Arc<Breaker>>,
+    ) -> Result<&'static Breaker, DuplicateNames> {
+        let breaker: Arc<Breaker> = breaker.into();
+        let mut runtime = self
+            .runtime
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let name = breaker.name();
+        let taken = self
+            .get_declared(name)
+            .or_else(|| runtime.iter().copied().find(|b| b.name() == name));
+        if let Some(taken) = taken {
+            let both = [taken, &*breaker];
+            return Err(DuplicateNames::find_among(&both));
+        }
+        // Kept for the rest of the process: the registry's reference is `'static`.
+        let leaked: &'static Breaker = Box::leak(Box::new(breaker));
+        let at = runtime.partition_point(|b| b.name() < leaked.name());
+        runtime.insert(at, leaked);
+        Ok(leaked)
+    }
+
+    /// Every breaker, the attributes' and the registered ones, sorted by name.
+    fn all(&self) -> Vec<&'static Breaker> {
+        let runtime = self
+            .runtime
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if runtime.is_empty() {
+            return self.breakers.clone();
+        }
+        let mut all: Vec<&'static Breaker> = self
+            .breakers
+            .iter()
+            .chain(runtime.iter())
+            .copied()
+            .collect();
+        all.sort_by(|a, b| {
+            a.name()
+                .cmp(b.name())
+                .then_with(|| declared_at(a).cmp(&declared_at(b)))
+        });
+        all
+    }
+
+    /// The attributes' breaker with this name.
+    fn get_declared(&self, name: &str) -> Option<&'static Breaker> {
+        let first = self.breakers.partition_point(|b| b.name() < name);
+        self.breakers
+            .get(first)
+            .copied()
+            .filter(|b| b.name() == name)
     }
 
     /// Checks that no two breakers share a name: a programming error, since breakers are only
@@ -211,30 +295,38 @@ impl Registry {
         }
     }
 
-    /// Every breaker, sorted by name (and breakers that share a name by where they were
-    /// declared: file, then line).
+    /// Every breaker, the attributes' and those [registered](Registry::register) at run time,
+    /// sorted by name (and breakers that share a name by where they were declared: file, then
+    /// line).
     pub fn iter(&self) -> impl Iterator<Item = &'static Breaker> + '_ {
-        self.breakers.iter().copied()
+        self.all().into_iter()
     }
 
     /// The breaker with this name. Of breakers that share a name (a mistake that
     /// [`check`](Registry::check) reports), the one declared first: by file, then line.
     pub fn get(&self, name: &str) -> Option<&'static Breaker> {
-        let first = self.breakers.partition_point(|b| b.name() < name);
-        self.breakers
-            .get(first)
-            .copied()
-            .filter(|b| b.name() == name)
+        self.get_declared(name).or_else(|| {
+            let runtime = self
+                .runtime
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let at = runtime.partition_point(|b| b.name() < name);
+            runtime.get(at).copied().filter(|b| b.name() == name)
+        })
     }
 
     /// How many breakers there are.
     pub fn len(&self) -> usize {
-        self.breakers.len()
+        let runtime = self
+            .runtime
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.breakers.len() + runtime.len()
     }
 
-    /// Whether the program declares no breaker.
+    /// Whether there is no breaker.
     pub fn is_empty(&self) -> bool {
-        self.breakers.is_empty()
+        self.len() == 0
     }
 
     /// Every state transition of every breaker from now on (see [`Events`]). Subscribing costs the
@@ -256,7 +348,7 @@ impl Breaker {
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.breakers.iter().map(|b| b.name()))
+            .entries(self.all().iter().map(|b| b.name()))
             .finish()
     }
 }
@@ -265,7 +357,7 @@ impl fmt::Debug for Registry {
 impl fmt::Display for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rows: Vec<[String; 5]> = self
-            .breakers
+            .all()
             .iter()
             .map(|b| {
                 let m = b.metrics();
