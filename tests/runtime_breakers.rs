@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use breakerbox::{
-    Breaker, CallPolicy, Config, Granularity, Rejected, Reset, State, Verdict, circuit_breaker,
-    registry,
+    Backoff, Breaker, CallPolicy, Config, Granularity, Rejected, Reset, State, Verdict,
+    circuit_breaker, registry,
 };
 
 #[derive(Debug, PartialEq)]
@@ -44,8 +44,8 @@ fn build(settings: &Settings) -> Breaker {
     Breaker::new_named(format!("payments.{}", settings.region), config)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_registered_breaker_is_listed_controlled_and_guards_calls() {
+#[test]
+fn a_registered_breaker_is_listed_controlled_and_guards_calls() {
     let settings = Settings {
         region: "eu".to_owned(),
         threshold: 2,
@@ -70,6 +70,7 @@ async fn a_registered_breaker_is_listed_controlled_and_guards_calls() {
     let policy = CallPolicy::builder()
         .attempts(2)
         .retry(Granularity::PerAttempt)
+        .backoff(Backoff::Fixed(Duration::ZERO)) // a blocking call sleeps the thread
         .jitter(false)
         .build()
         .unwrap();
@@ -91,7 +92,13 @@ async fn a_registered_breaker_is_listed_controlled_and_guards_calls() {
         .find(|l| l.starts_with("payments.eu "))
         .expect("a row of its own");
     assert!(row.contains("open"), "{row}");
-    assert!(row.contains("10.0s"), "{row}");
+    let open_for: f64 = row
+        .split_whitespace()
+        .last()
+        .and_then(|s| s.strip_suffix('s'))
+        .and_then(|s| s.parse().ok())
+        .expect("time left open");
+    assert!((9.0..=10.0).contains(&open_for), "{row}");
 
     // Controllable through the registry like any other.
     registry().get("payments.eu").unwrap().reset();
@@ -171,6 +178,6 @@ fn a_registered_breaker_is_in_the_snapshot() {
         .find(|b| b["name"] == "runtime.snapshotted")
         .expect("in the snapshot");
     assert_eq!(saved["state"], "forced_open");
-    registry().restore(&snapshot).expect("restorable");
-    assert_eq!(inventory.state(), State::ForcedOpen);
+    // (Not restored here: a restore applies to every breaker, and the other tests of this binary
+    // run beside this one. tests/snapshot_restart.rs restores in a process of its own.)
 }
