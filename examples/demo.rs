@@ -61,6 +61,7 @@ fn settings(breaker: &Breaker) -> String {
     let trips = match breaker.config().policy() {
         TripPolicy::Consecutive { threshold } => format!("threshold {threshold}"),
         TripPolicy::FailureRate { percent, .. } => format!("failure_rate {percent}%"),
+        other => format!("{other:?}"),
     };
     let reset = breaker.config().reset().period(0);
     let policy = breaker
@@ -188,7 +189,7 @@ fn print_counts(report: &Report) {
         .map_or(1, |site| site.policy().attempts());
     let threshold = match a.breaker.config().policy() {
         TripPolicy::Consecutive { threshold } => threshold,
-        TripPolicy::FailureRate { .. } => 0,
+        _ => 0,
     };
     let ratio = failing_c.checked_div(failing_a).unwrap_or(0);
     print!(

@@ -27,9 +27,11 @@ macro_rules! __breaker_register {
 }
 
 pub use crate::registry::{BREAKERS, CALL_SITES};
+/// The retry driver the expansion runs a call with: not part of the public API.
+pub use crate::retry::{Call, Next};
 pub use crate::{
-    Backoff, Breaker, Budget, Call, CallPolicy, CallSite, Config, Granularity, Nested, Next,
-    Permit, Rejected, Reset, TimedOut, Verdict, Window,
+    Backoff, Breaker, Budget, CallPolicy, CallSite, Config, Granularity, Nested, Permit, Rejected,
+    Reset, TimedOut, Verdict, Window,
 };
 
 /// Unwraps a configuration the attribute validated at compile time; in a `const`, so a failure

@@ -10,6 +10,7 @@ use crate::clock::double_capped;
 use crate::limits::{MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW};
 
 /// How a closed breaker decides to open.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TripPolicy {
     /// Opens after this many recorded failures in a row; a success starts the count again.
@@ -30,6 +31,7 @@ pub enum TripPolicy {
 }
 
 /// The outcomes a failure-rate policy judges.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
     /// The last N outcomes, sliding one outcome at a time.
@@ -44,6 +46,7 @@ pub enum Window {
 /// breaker opens when at least `percent` of the window's calls were slow, judged once the window
 /// holds `min_calls` outcomes. It shares the window kind and `min_calls` of a failure-rate policy
 /// when both are configured, and works beside either failure policy.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlowCalls {
     /// A call that takes longer than this is slow.
@@ -61,6 +64,7 @@ pub struct SlowCalls {
 /// Over the last [`BUDGET_WINDOW`], retries stay within `percent` of the first attempts, or
 /// [`BUDGET_MIN_PER_SECOND`] retries per second when that is more. A retry the budget denies is
 /// not made: the call returns its last real error at once. Shared by every fn on the breaker.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Budget {
     /// No bound: every call retries as written.
@@ -83,6 +87,7 @@ pub const BUDGET_WINDOW: Duration = Duration::from_secs(10);
 pub const BUDGET_MIN_PER_SECOND: u32 = 10;
 
 /// How long an opened breaker stays open before it lets probes through.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reset {
     /// Always the same period.
@@ -95,6 +100,67 @@ pub enum Reset {
         /// The longest open period.
         max: Duration,
     },
+}
+
+/// A duration as the attribute writes it: whole units, the largest that divides it (`"30s"`,
+/// `"250ms"`, `"5m"`, `"1h"`).
+pub(crate) struct AttributeDuration(pub(crate) Duration);
+
+impl fmt::Display for AttributeDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_millis();
+        if self.0.subsec_nanos() % 1_000_000 != 0 {
+            return write!(f, "{:?}", self.0);
+        }
+        match ms {
+            0 => f.write_str("0ms"),
+            ms if ms % 3_600_000 == 0 => write!(f, "{}h", ms / 3_600_000),
+            ms if ms % 60_000 == 0 => write!(f, "{}m", ms / 60_000),
+            ms if ms % 1_000 == 0 => write!(f, "{}s", ms / 1_000),
+            ms => write!(f, "{ms}ms"),
+        }
+    }
+}
+
+/// As the attribute's `reset` key writes it: `30s`, or `1s..60s` for a backoff.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker_core::Reset;
+///
+/// let reset = Reset::Backoff { min: Duration::from_secs(1), max: Duration::from_secs(60) };
+/// assert_eq!(reset.to_string(), "1s..1m");
+/// assert_eq!(Reset::Fixed(Duration::from_millis(250)).to_string(), "250ms");
+/// ```
+impl fmt::Display for Reset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Reset::Fixed(d) => write!(f, "{}", AttributeDuration(d)),
+            Reset::Backoff { min, max } => {
+                write!(f, "{}..{}", AttributeDuration(min), AttributeDuration(max))
+            }
+        }
+    }
+}
+
+/// As the attribute's `window` key writes it: `100` (outcomes) or `60s`.
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Window::Count(n) => write!(f, "{n}"),
+            Window::Time(d) => write!(f, "{}", AttributeDuration(d)),
+        }
+    }
+}
+
+/// As the attribute's `budget` key writes it: `20%` or `off`.
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Budget::Off => f.write_str("off"),
+            Budget::Percent(p) => write!(f, "{p}%"),
+        }
+    }
 }
 
 impl Reset {

@@ -57,8 +57,6 @@ pub use crate::registry::{
 pub use crate::retry::{
     Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, Nested, jitter,
 };
-#[cfg(not(loom))]
-pub use crate::retry::{Call, Next};
 pub use crate::state::State;
 pub use crate::verdict::Verdict;
 

@@ -497,6 +497,7 @@ fn period_ms(reset: Reset, step: u32) -> u64 {
                 .map_or(u64::MAX, |factor| millis(min).saturating_mul(factor));
             doubled.min(millis(max))
         }
+        other => unreachable!("the model generates fixed and backoff resets only, not {other:?}"),
     }
 }
 

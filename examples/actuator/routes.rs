@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use breakerbox::{Breaker, Budget, CallSite, Config, Reset, TripPolicy, Window};
+use breakerbox::{Breaker, CallSite, Config, Reset, TripPolicy, Window};
 use serde_json::{Value, json};
 
 /// The actuator's routes, over `breakerbox::registry()`.
@@ -103,33 +103,30 @@ fn config_json(config: &Config) -> Value {
             min_calls,
         } => json!({
             "failure_rate": percent,
-            "window": match window {
-                Window::Count(n) => json!(n),
-                Window::Time(period) => json!(format!("{period:?}")),
-            },
+            "window": window_json(window),
             "min_calls": min_calls,
         }),
+        // A policy this actuator does not know yet: its name, from `Debug`.
+        other => json!({ "policy": format!("{other:?}") }),
     };
-    out["reset"] = match config.reset() {
-        Reset::Fixed(period) => format!("{period:?}"),
-        Reset::Backoff { min, max } => format!("{min:?}..{max:?}"),
-    }
-    .into();
+    out["reset"] = config.reset().to_string().into();
     if let Some(slow) = config.slow_calls() {
-        out["slow"] = format!("{:?}", slow.threshold).into();
+        out["slow"] = Reset::Fixed(slow.threshold).to_string().into();
         out["slow_rate"] = slow.percent.into();
-        out["window"] = match slow.window {
-            Window::Count(n) => json!(n),
-            Window::Time(period) => json!(format!("{period:?}")),
-        };
+        out["window"] = window_json(slow.window);
         out["min_calls"] = slow.min_calls.into();
     }
     out["probes"] = config.probes().into();
-    out["budget"] = match config.budget() {
-        Budget::Percent(p) => json!(format!("{p}%")),
-        Budget::Off => json!("off"),
-    };
+    out["budget"] = config.budget().to_string().into();
     out
+}
+
+/// A count window as a number, a time window as the attribute writes it (`"60s"`).
+fn window_json(window: Window) -> Value {
+    match window {
+        Window::Count(n) => json!(n),
+        time => json!(time.to_string()),
+    }
 }
 
 fn call_site_json(site: &CallSite) -> Value {

@@ -44,6 +44,7 @@ impl fmt::Display for Granularity {
 
 /// What a retrying fn does when it is called inside an attempt of another retrying annotated fn,
 /// in the same task (R12).
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Nested {
     /// One attempt: the outer call's retries are the only ones (the default), so a failing service
