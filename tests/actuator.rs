@@ -78,7 +78,7 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
     let payments = &all[1];
     assert_eq!(
         payments["config"],
-        json!({ "threshold": 2, "reset": "1s..60s", "probes": 1, "budget": "20%" })
+        json!({ "threshold": 2, "reset": "1s..1m", "probes": 1, "budget": "20%" })
     );
     let mut sites: Vec<(&str, &Value, &Value)> = payments["call_sites"]
         .as_array()

@@ -109,7 +109,7 @@ pub(crate) struct AttributeDuration(pub(crate) Duration);
 impl fmt::Display for AttributeDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        if self.0.subsec_nanos() % 1_000_000 != 0 {
+        if !self.0.subsec_nanos().is_multiple_of(1_000_000) {
             return write!(f, "{:?}", self.0);
         }
         match ms {
