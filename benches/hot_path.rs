@@ -174,6 +174,12 @@ static TIME_WINDOW: Breaker = Breaker::new(config(
         .failure_rate(50)
         .window(Window::Time(Duration::from_secs(60))),
 ));
+static SLOW_CALLS: Breaker = Breaker::new(config(
+    Config::builder("bench.slow_calls")
+        .slow(Duration::from_secs(2))
+        .slow_rate(50)
+        .window(Window::Count(100)),
+));
 static FORCED_OPEN: Breaker = Breaker::new(Config::new("bench.forced_open"));
 static OPEN: Breaker = Breaker::new(config(
     Config::builder("bench.open")
@@ -283,6 +289,24 @@ fn closed_success(c: &mut Criterion) {
     g.bench_function("breaker/time_window", |b| {
         b.iter(|| sink(guarded(&TIME_WINDOW, op)))
     });
+    // A slow-call rate over a count window: the permit carries its admission time, so this path
+    // reads the clock twice (admission, outcome).
+    g.bench_function("breaker/slow_calls", |b| {
+        b.iter(|| sink(guarded(&SLOW_CALLS, op)))
+    });
+    // Built at run time (owned name, in an `Arc`), through a `'static` owned permit.
+    let runtime_built = std::sync::Arc::new(Breaker::new_named(
+        String::from("bench.runtime_built"),
+        Config::new("x"),
+    ));
+    g.bench_function("breaker/runtime_built_owned", |b| {
+        b.iter(|| {
+            let permit = runtime_built.acquire_owned()?;
+            let result = op();
+            permit.success();
+            result
+        })
+    });
     g.bench_function("annotated/consecutive", |b| {
         b.iter(|| sink(annotated_consecutive()))
     });
@@ -307,7 +331,22 @@ fn closed_success(c: &mut Criterion) {
     g.bench_function("failsafe/consecutive", |b| {
         b.iter(|| sink(failsafe_consecutive.call(op)))
     });
+    let failsafe_time_window = failsafe_time_window();
+    g.bench_function("failsafe/time_window", |b| {
+        b.iter(|| sink(failsafe_time_window.call(op)))
+    });
     g.finish();
+}
+
+/// failsafe's rate policy over a time window, the nearest to a 50 % failure rate over 60 s.
+fn failsafe_time_window() -> impl failsafe::CircuitBreaker {
+    let policy = failsafe::failure_policy::success_rate_over_time_window(
+        0.5,
+        10,
+        Duration::from_secs(60),
+        failsafe::backoff::constant(HOUR),
+    );
+    failsafe::Config::new().failure_policy(policy).build()
 }
 
 fn rejection(c: &mut Criterion) {
@@ -423,6 +462,9 @@ fn two_threads(c: &mut Criterion) {
         });
         g.bench_function(id("breaker/count_window"), |b| {
             b.iter_custom(|iters| on_threads(threads, iters, || sink(guarded(&COUNT_WINDOW, op))));
+        });
+        g.bench_function(id("breaker/time_window"), |b| {
+            b.iter_custom(|iters| on_threads(threads, iters, || sink(guarded(&TIME_WINDOW, op))));
         });
         g.bench_function(id("recloser/consecutive"), |b| {
             b.iter_custom(|iters| on_threads(threads, iters, || sink(recloser.call(op))));

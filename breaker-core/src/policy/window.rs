@@ -94,7 +94,8 @@ impl RateWindow {
 /// The last `capacity` outcomes, one slot each in a ring, and their counts in one word.
 ///
 /// A record takes a sequence number, writes its slot unless a later sequence number already has
-/// it, and adds the difference it made to the counts. Every change of a slot from an outcome of
+/// it (or an earlier outcome of the same kind, which it would replace with no change to the
+/// counts), and adds the difference it made to the counts. Every change of a slot from an outcome of
 /// this generation to another, or from anything else to one, is followed by exactly that change of
 /// the counts, so once no record is in flight the counts are those of the slots: the last N
 /// outcomes by sequence number.
@@ -197,9 +198,12 @@ impl CountWindow {
                     // The window has moved on to a newer generation.
                     return None;
                 }
-                if old.tag() == tag && seq_is_newer(old.seq(), seq) {
-                    // A later outcome already took this slot: this one has slid out of the window
-                    // before it was in, and changes nothing.
+                if old.tag() == tag && (seq_is_newer(old.seq(), seq) || old.marked() == marked) {
+                    // A later outcome already took this slot, so this one slid out before it was
+                    // in; or an earlier one of the same kind holds it, and replacing it would
+                    // change no count (the common case: a success where a success slides out).
+                    // Either way the counts stand, and the slot is left as it is: a later record
+                    // in it compares with a mark that is the same as this one's.
                     return Some(Counts(self.counts.load(Ordering::Acquire)).tally());
                 }
             }
