@@ -60,11 +60,17 @@ mod source {
     pub fn advance(ms: u64) {
         NOW.with(|now| now.set(now.get() + ms));
     }
+
+    /// Sets the model's clock back to zero: each execution of a model must start from the same
+    /// time, or loom explores a different program each time.
+    pub fn rewind() {
+        NOW.with(|now| now.set(0));
+    }
 }
 
-#[cfg(loom)]
-pub use source::advance;
 pub(crate) use source::now;
+#[cfg(loom)]
+pub use source::{advance, rewind};
 
 /// Converts a duration to whole milliseconds, saturating.
 pub(crate) const fn millis(d: Duration) -> Millis {

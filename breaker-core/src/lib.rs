@@ -61,7 +61,7 @@ pub use crate::state::State;
 pub use crate::verdict::Verdict;
 
 #[cfg(loom)]
-pub use crate::clock::advance;
+pub use crate::clock::{advance, rewind};
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub mod __private;

@@ -7,9 +7,29 @@
 
 use std::time::Duration;
 
-use breaker_core::{Breaker, Config, Reset, State, Window, advance};
+use breaker_core::{Breaker, Config, Reset, State, Window, advance, rewind};
 use loom::sync::Arc;
 use loom::thread;
+
+/// Runs a model, each execution from time zero.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    loom::model(move || {
+        rewind();
+        f();
+    });
+}
+
+/// As [`model`], with at most two preemptions per execution: for the window models, whose
+/// 20-bucket rings make every preemption point cost many executions. Two preemptions still cover
+/// a record stalled between each pair of its steps while another completes.
+fn model_bounded(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(move || {
+        rewind();
+        f();
+    });
+}
 
 /// The open period of every model's breaker, in milliseconds.
 const PERIOD: u64 = 1_000;
@@ -53,7 +73,7 @@ fn still_admits(b: &Breaker) {
 
 #[test]
 fn half_open_quota_holds_under_concurrent_admissions() {
-    loom::model(|| {
+    model(|| {
         let b = breaker(1, 2);
         open_and_wait(&b, 1);
         let generation = b.__generation();
@@ -80,7 +100,7 @@ fn half_open_quota_holds_under_concurrent_admissions() {
 
 #[test]
 fn concurrent_failures_trip_once() {
-    loom::model(|| {
+    model(|| {
         let b = breaker(2, 1);
         let threads: Vec<_> = (0..3)
             .map(|_| {
@@ -103,7 +123,7 @@ fn concurrent_failures_trip_once() {
 
 #[test]
 fn a_probe_dropped_while_a_new_round_starts_leaks_no_slot() {
-    loom::model(|| {
+    model(|| {
         let b = breaker(1, 1);
         open_and_wait(&b, 1);
         // The first round's probe hangs past one period, then is dropped while another caller
@@ -129,7 +149,7 @@ fn a_probe_dropped_while_a_new_round_starts_leaks_no_slot() {
 
 #[test]
 fn a_probe_success_and_failure_race_to_one_decision() {
-    loom::model(|| {
+    model(|| {
         let b = breaker(1, 2);
         open_and_wait(&b, 1);
         let generation = b.__generation();
@@ -154,7 +174,7 @@ fn a_probe_success_and_failure_race_to_one_decision() {
 /// generation and was rejected for a full period, forever.
 #[test]
 fn a_stalled_round_winner_cannot_wedge_the_breaker() {
-    loom::model(|| {
+    model(|| {
         let b = breaker(1, 2);
         open_and_wait(&b, 1);
         let b1 = Arc::clone(&b);
@@ -185,7 +205,7 @@ fn a_force_open_and_reset_racing_a_round_leave_it_live() {
 }
 
 fn manual_control_racing_a_round(force_open_first: bool) {
-    loom::model(move || {
+    model(move || {
         let b = breaker(1, 1);
         open_and_wait(&b, 1);
         let b1 = Arc::clone(&b);
@@ -211,7 +231,7 @@ fn manual_control_racing_a_round(force_open_first: bool) {
 /// compare-and-swap replaced the new period's count with its own generation's.
 #[test]
 fn a_stale_failure_never_touches_the_new_periods_count() {
-    loom::model(|| {
+    model(|| {
         let b = breaker(3, 1);
         let b2 = Arc::clone(&b);
         let stalled = thread::spawn(move || {
@@ -236,11 +256,43 @@ fn a_stale_failure_never_touches_the_new_periods_count() {
     });
 }
 
-/// The failure-rate window's lock, under every interleaving: two failures and a success racing
-/// into a window of 2 that opens at 50 % trip it exactly once.
+/// A time window's closed period restarting (a reset empties its buckets, before any call of the
+/// new period is admitted) while a failure of the old period is being recorded: the new period
+/// counts only its own outcomes.
+#[test]
+fn a_time_window_restarting_under_a_stale_record_counts_only_its_own() {
+    model_bounded(|| {
+        let config = Config::builder("loom.time")
+            .failure_rate(100)
+            .window(Window::Time(Duration::from_secs(60)))
+            .min_calls(10)
+            .build()
+            .unwrap();
+        let b = Arc::new(Breaker::new(config));
+        let b2 = Arc::clone(&b);
+        let stalled = thread::spawn(move || {
+            b2.try_acquire().ok().map(|p| {
+                let generation = p.generation();
+                p.failure();
+                generation
+            })
+        });
+        b.force_open();
+        b.reset();
+        b.try_acquire().unwrap().failure();
+        let admitted_in = stalled.join().unwrap();
+        let own = 1 + u64::from(admitted_in == Some(b.__generation()));
+        let m = b.metrics();
+        assert_eq!((m.window_calls, m.window_failures), (own, own));
+        still_admits(&b);
+    });
+}
+
+/// The failure-rate window under every interleaving: two failures and a success racing into a
+/// window of 2 that opens at 50 % trip it exactly once.
 #[test]
 fn the_rate_window_trips_once() {
-    loom::model(|| {
+    model_bounded(|| {
         let config = Config::builder("loom.rate")
             .failure_rate(50)
             .window(Window::Count(2))
@@ -269,19 +321,23 @@ fn the_rate_window_trips_once() {
     });
 }
 
-/// The lock-free count window is exact once no record is in flight: three racing outcomes in a
-/// window of 4 are all there, and three racing into a window of 2 leave exactly 2.
+/// The lock-free windows are exact once no record is in flight: three racing outcomes in a count
+/// window of 4, or in one bucket of a time window, are all there, and three racing into a count
+/// window of 2 leave exactly 2.
 #[test]
-fn the_count_window_is_exact_at_quiescence() {
-    for (size, outcomes, calls, failures) in [
-        (4, [false, true, true], 3, 2),
-        (2, [false, false, false], 2, 0),
+fn the_windows_are_exact_at_quiescence() {
+    let time = Window::Time(Duration::from_secs(60));
+    for (window, outcomes, calls, failures) in [
+        (Window::Count(4), [false, true, true], 3, 2),
+        (Window::Count(2), [false, false, false], 2, 0),
+        (time, [false, true, true], 3, 2),
     ] {
-        loom::model(move || {
-            let config = Config::builder("loom.count")
+        model_bounded(move || {
+            let min_calls = if window == Window::Count(2) { 2 } else { 4 };
+            let config = Config::builder("loom.window")
                 .failure_rate(100)
-                .window(Window::Count(size))
-                .min_calls(size)
+                .window(window)
+                .min_calls(min_calls)
                 .build()
                 .unwrap();
             let b = Arc::new(Breaker::new(config));

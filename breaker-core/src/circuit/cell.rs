@@ -70,18 +70,24 @@ impl Cell {
 
     /// A transition from `current` to `next` (a newer generation), whose period began at
     /// `started`. `Err` carries the word found instead: another thread changed it first.
+    ///
+    /// `prepare` runs under the transition lock before the swap, so it runs before any call can be
+    /// admitted in `next`'s generation and never beside another transition's: the breaker empties
+    /// what the new period will count there.
     pub(crate) fn transition(
         &self,
         current: Word,
         next: Word,
         started: Millis,
         announcement: Announcement,
+        prepare: impl FnOnce(),
     ) -> Result<(), Word> {
         debug_assert_ne!(current.generation(), next.generation());
         let guard = self
             .transitions
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        prepare();
         self.word
             .compare_exchange(
                 current.bits(),

@@ -511,6 +511,11 @@ impl Breaker {
                 breaker: self.name.clone(),
                 reason,
             },
+            || {
+                if next.state() == State::Closed {
+                    self.policies.begin_closed(next.generation());
+                }
+            },
         )
     }
 

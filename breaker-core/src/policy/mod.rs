@@ -161,6 +161,18 @@ impl Policies {
         }
     }
 
+    /// A closed period of `generation` is about to begin (called before any of its calls is
+    /// admitted, never beside another transition): the windows that need it empty their part for
+    /// it.
+    pub(crate) fn begin_closed(&self, generation: u32) {
+        if let Failure::Rate(r) = &self.failure {
+            r.window.begin(generation);
+        }
+        if let Some(r) = &self.slow {
+            r.window.begin(generation);
+        }
+    }
+
     /// The counts of `generation` at `now`.
     pub(crate) fn counts(&self, generation: u32, now: Millis) -> Counts {
         let mut counts = Counts::default();

@@ -6,7 +6,7 @@
 //! records without a lock, so rate breakers on a hot path shared by many threads do not queue on
 //! one another; its counts are exact once no record is in flight (at quiescence), and a record in
 //! flight can only make a concurrent reading lag behind it, never count an outcome twice. A time
-//! window still takes a short lock (see [`TimeWindow`]).
+//! window records without a lock too (see [`TimeWindow`]).
 //!
 //! Generations are kept as their low [`TAG_BITS`] bits in the packed words below and compared
 //! wrapping, like the stamp's.
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::clock::{self, Millis};
 use crate::config::Window;
-use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 /// The counts of a window: outcomes, and how many of them had the bit set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,7 +47,7 @@ fn tag_is_newer(a: u64, b: u64) -> bool {
 }
 
 /// One rate policy's window.
-// Built inside a `static` at compile time, where nothing can be boxed: the 500-odd bytes of a time
+// Built inside a `static` at compile time, where nothing can be boxed: the 350-odd bytes of a time
 // window are the price of no allocation on its path.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
@@ -63,6 +63,13 @@ impl RateWindow {
                 Window::Count(capacity) => RateWindow::Count(CountWindow::new(capacity)),
                 Window::Time(span) => RateWindow::Time(TimeWindow::new(span)),
             }
+        }
+    }
+
+    /// Empties what the closed period of `generation` will count, before it begins.
+    pub(crate) fn begin(&self, generation: u32) {
+        if let RateWindow::Time(w) = self {
+            w.begin(generation);
         }
     }
 
@@ -322,37 +329,91 @@ pub(crate) const BUCKETS: u64 = 20;
 /// Buckets kept: a window of T covers at most `BUCKETS + 1` buckets, the oldest in part.
 const RING: usize = BUCKETS as usize + 1;
 
-/// The outcomes of the last `span` milliseconds, counted per bucket of `width`, behind a lock.
+/// The outcomes of the last `span` milliseconds, counted per bucket of `width`, without a lock.
 ///
-/// The one window that still takes a lock: a bucket is restarted when time moves past it and
-/// emptied when a new closed generation begins, and doing both exactly without a lock needs more
-/// than one word per bucket can hold (a generation, an epoch and two counts). The lock is held for
-/// a few dozen instructions, never across the user's call, and only time-window breakers take it.
+/// Two sets of buckets, one for even closed generations and one for odd ones: a closed period
+/// counts in its own set, which [`begin`](TimeWindow::begin) empties (under the breaker's
+/// transition lock, before any of its calls is admitted) while the period before it goes on
+/// counting in the other set undisturbed. Each bucket is one word: the low bits of its generation
+/// and of its epoch (which `width`-long slice of time it counts), its outcomes and its marks. A
+/// record adds to its bucket if the bucket counts its epoch, restarts it if the bucket counts an
+/// older one, and finds its outcome late if the bucket belongs to another generation: an outcome
+/// of a generation two periods back, whose set has been emptied for a newer one, never lands in it.
+///
+/// As time passes, the first record of each new epoch empties the buckets whose epochs have left
+/// the window, so every bucket holds one of the last `RING` epochs before the newest recorded
+/// (`newest`), and a bucket's epoch is read from its low bits relative to that. At quiescence the
+/// buckets of the current set hold exactly the current period's outcomes of those epochs.
 #[derive(Debug)]
-pub(crate) struct TimeWindow(Mutex<TimeBuckets>);
-
-#[derive(Debug)]
-struct TimeBuckets {
-    /// The closed generation the buckets count.
-    generation: u32,
+pub(crate) struct TimeWindow {
     span: Millis,
     width: Millis,
-    buckets: [Bucket; RING],
+    sets: [Set; 2],
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Bucket {
-    /// Which `width`-long slice of time this bucket counts; `u64::MAX` when unused.
-    epoch: u64,
-    calls: u32,
-    marked: u32,
+#[derive(Debug)]
+struct Set {
+    /// The newest epoch a record of this set has seen.
+    newest: AtomicU64,
+    buckets: [AtomicU64; RING],
 }
 
-const EMPTY: Bucket = Bucket {
-    epoch: u64::MAX,
-    calls: 0,
-    marked: 0,
-};
+const GEN_BITS: u32 = 8;
+const EPOCH_BITS: u32 = 8;
+const BUCKET_COUNT_BITS: u32 = 24;
+const BUCKET_COUNT_MAX: u64 = (1 << BUCKET_COUNT_BITS) - 1;
+const _: () = assert!(RING < 1 << EPOCH_BITS);
+
+/// A bucket word: generation low bits (8), epoch low bits (8), outcomes (24), marks (24). Counts
+/// saturate at 2^24 - 1 per bucket (16 million outcomes in one twentieth of the window).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Bucket(u64);
+
+impl Bucket {
+    fn new(generation: u32, epoch: u64, calls: u64, marked: u64) -> Bucket {
+        let g = u64::from(generation) & ((1 << GEN_BITS) - 1);
+        let e = epoch & ((1 << EPOCH_BITS) - 1);
+        Bucket(
+            (g << (EPOCH_BITS + 2 * BUCKET_COUNT_BITS))
+                | (e << (2 * BUCKET_COUNT_BITS))
+                | (calls.min(BUCKET_COUNT_MAX) << BUCKET_COUNT_BITS)
+                | marked.min(BUCKET_COUNT_MAX),
+        )
+    }
+    fn generation_bits(self) -> u64 {
+        self.0 >> (EPOCH_BITS + 2 * BUCKET_COUNT_BITS)
+    }
+    fn belongs_to(self, generation: u32) -> bool {
+        self.generation_bits() == u64::from(generation) & ((1 << GEN_BITS) - 1)
+    }
+    fn epoch_bits(self) -> u64 {
+        (self.0 >> (2 * BUCKET_COUNT_BITS)) & ((1 << EPOCH_BITS) - 1)
+    }
+    fn counts(self, epoch: u64) -> bool {
+        self.epoch_bits() == epoch & ((1 << EPOCH_BITS) - 1)
+    }
+    fn calls(self) -> u64 {
+        (self.0 >> BUCKET_COUNT_BITS) & BUCKET_COUNT_MAX
+    }
+    fn marked(self) -> u64 {
+        self.0 & BUCKET_COUNT_MAX
+    }
+    /// The full epoch this bucket counts, given that it is one of the `RING` epochs up to `newest`.
+    fn epoch(self, newest: u64) -> u64 {
+        newest - (newest.wrapping_sub(self.epoch_bits()) & ((1 << EPOCH_BITS) - 1))
+    }
+}
+
+impl Set {
+    crate::sync::maybe_const! {
+        fn new(generation: u32) -> Set {
+            Set {
+                newest: AtomicU64::new(0),
+                buckets: buckets(generation),
+            }
+        }
+    }
+}
 
 impl TimeWindow {
     crate::sync::maybe_const! {
@@ -361,75 +422,160 @@ impl TimeWindow {
             // `Config::build` refuses spans under `MIN_TIME_WINDOW`; the floor only keeps this
             // total.
             let span = if span == 0 { 1 } else { span };
-            TimeWindow(Mutex::new(TimeBuckets {
-                generation: 0,
+            TimeWindow {
                 span,
                 width: span.div_ceil(BUCKETS),
-                buckets: [EMPTY; RING],
-            }))
+                // A breaker starts closed in generation 0; the odd set waits for generation 1.
+                sets: [Set::new(0), Set::new(1)],
+            }
         }
     }
 
-    fn lock(&self) -> crate::sync::MutexGuard<'_, TimeBuckets> {
-        // Nothing panics while holding it, and a poisoned window is still a valid window.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn set(&self, generation: u32) -> &Set {
+        &self.sets[(generation & 1) as usize]
+    }
+
+    fn begin(&self, generation: u32) {
+        let set = self.set(generation);
+        // Each bucket is replaced by a read-modify-write that reads it first, as every record does,
+        // so its history stays one chain. Release: a call admitted in `generation` (after the
+        // transition's swap) sees the empty buckets.
+        let empty = Bucket::new(generation, 0, 0, 0).0;
+        for atomic in set.buckets.iter().chain([&set.newest]) {
+            let value = if std::ptr::eq(atomic, &set.newest) {
+                0
+            } else {
+                empty
+            };
+            let mut seen = atomic.load(Ordering::Acquire);
+            while seen != value {
+                match atomic.compare_exchange_weak(seen, value, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => break,
+                    Err(actual) => seen = actual,
+                }
+            }
+        }
     }
 
     fn record(&self, generation: u32, marked: bool, now: Millis) -> Option<Tally> {
-        let mut w = self.lock();
-        if crate::generation::is_newer(w.generation, generation) {
-            return None;
+        let epoch = now / self.width;
+        let set = self.set(generation);
+        let newest = self.advance(set, generation, epoch);
+        if epoch + RING as u64 <= newest {
+            // Read on a clock a whole ring behind the newest record: out of the window already.
+            return Some(self.tally(generation, now));
         }
-        if w.generation != generation {
-            w.generation = generation;
-            w.buckets = [EMPTY; RING];
-        }
-        let epoch = now / w.width;
-        let bucket = &mut w.buckets[(epoch % RING as u64) as usize];
-        if bucket.epoch != epoch {
-            *bucket = Bucket {
-                epoch,
-                calls: 0,
-                marked: 0,
+        let bucket = &set.buckets[(epoch % RING as u64) as usize];
+        let mut b = Bucket(bucket.load(Ordering::Acquire));
+        loop {
+            if !b.belongs_to(generation) {
+                // The set was emptied for a newer generation: this outcome's period is over.
+                return None;
+            }
+            let next = if b.counts(epoch) {
+                Bucket::new(
+                    generation,
+                    epoch,
+                    b.calls() + 1,
+                    b.marked() + u64::from(marked),
+                )
+            } else if b.calls() == 0 || b.epoch(newest) < epoch {
+                // The bucket counts an older epoch: this outcome restarts it.
+                Bucket::new(generation, epoch, 1, u64::from(marked))
+            } else {
+                // It counts a newer one: this outcome, read on a clock a ring behind, is out of
+                // the window already, and leaves it alone.
+                break;
             };
+            // AcqRel: a reader that sees the count sees the bucket it was added to.
+            match bucket.compare_exchange_weak(b.0, next.0, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(actual) => b = Bucket(actual),
+            }
         }
-        bucket.calls = bucket.calls.saturating_add(1);
-        bucket.marked = bucket.marked.saturating_add(u32::from(marked));
-        Some(w.tally(now))
+        Some(self.tally(generation, now))
+    }
+
+    /// Moves the set's newest epoch up to `epoch`, and returns the newest; the thread that moves
+    /// it empties the buckets of the epochs that time has skipped, so none of them is read as
+    /// recent.
+    fn advance(&self, set: &Set, generation: u32, epoch: u64) -> u64 {
+        let newest = set.newest.load(Ordering::Acquire);
+        if epoch <= newest {
+            return newest;
+        }
+        if let Err(now_newest) =
+            set.newest
+                .compare_exchange(newest, epoch, Ordering::AcqRel, Ordering::Acquire)
+        {
+            return now_newest.max(epoch);
+        }
+        let skipped = (epoch - newest).min(RING as u64);
+        for e in epoch + 1 - skipped..=epoch {
+            let bucket = &set.buckets[(e % RING as u64) as usize];
+            let b = Bucket(bucket.load(Ordering::Acquire));
+            if b.belongs_to(generation) && !b.counts(e) {
+                // Only a stale bucket of this generation, and only if nobody has restarted it
+                // meanwhile: a record of `e` already in it stays.
+                let _ = bucket.compare_exchange(
+                    b.0,
+                    Bucket::new(generation, e, 0, 0).0,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+            }
+        }
+        epoch
     }
 
     fn tally(&self, generation: u32, now: Millis) -> Tally {
-        let w = self.lock();
-        if w.generation == generation {
-            w.tally(now)
-        } else {
-            Tally::default()
-        }
-    }
-
-    #[cfg(test)]
-    fn width(&self) -> Millis {
-        self.lock().width
-    }
-}
-
-impl TimeBuckets {
-    fn tally(&self, now: Millis) -> Tally {
+        let set = self.set(generation);
         let current = now / self.width;
+        // Every bucket holds one of the `RING` epochs up to the newest recorded, whatever time it
+        // is now: its epoch is read relative to that.
+        let newest = set.newest.load(Ordering::Acquire);
         // An outcome at `t` is in the window while `t > now - span`. The oldest bucket that can
         // hold such an outcome is the one holding `now + 1 - span`: it is counted whole, so an
         // outcome may stay up to one bucket too long, and none leaves early.
         let oldest = (now + 1).saturating_sub(self.span) / self.width;
-        self.buckets
+        set.buckets
             .iter()
-            .filter(|b| b.epoch != u64::MAX && b.epoch >= oldest && b.epoch <= current)
+            .map(|b| Bucket(b.load(Ordering::Acquire)))
+            .filter(|b| b.belongs_to(generation) && b.calls() > 0)
+            .filter(|b| (oldest..=current).contains(&b.epoch(newest)))
             .fold(Tally::default(), |t, b| Tally {
-                calls: t.calls.saturating_add(b.calls),
-                marked: t.marked.saturating_add(b.marked),
+                calls: t.calls.saturating_add(b.calls() as u32),
+                marked: t.marked.saturating_add(b.marked() as u32),
             })
     }
+
+    #[cfg(test)]
+    fn width(&self) -> Millis {
+        self.width
+    }
+}
+
+/// An empty bucket of an odd generation (of an even one, 0).
+const ODD_EMPTY: u64 = 1 << (EPOCH_BITS + 2 * BUCKET_COUNT_BITS);
+
+#[cfg(not(loom))]
+const fn buckets(generation: u32) -> [AtomicU64; RING] {
+    if generation & 1 == 0 {
+        [const { AtomicU64::new(0) }; RING]
+    } else {
+        [const { AtomicU64::new(ODD_EMPTY) }; RING]
+    }
+}
+
+#[cfg(loom)]
+fn buckets(generation: u32) -> [AtomicU64; RING] {
+    let empty = if generation & 1 == 0 { 0 } else { ODD_EMPTY };
+    let buckets: [AtomicU64; RING] = std::array::from_fn(|_| AtomicU64::new(empty));
+    for bucket in &buckets {
+        bucket.load(Ordering::Relaxed);
+    }
+    buckets
 }
 
 #[cfg(test)]
@@ -458,9 +604,11 @@ mod tests {
             let w = RateWindow::new(window);
             w.record(0, true, 0);
             w.record(0, true, 0);
-            assert_eq!(w.tally(1, 0), Tally::default());
-            assert_eq!(w.record(1, false, 0), Some(tally(1, 0)));
-            assert_eq!(w.tally(1, 0), tally(1, 0));
+            // Generation 1 is not closed (it opened), 2 is: the breaker says so first.
+            assert_eq!(w.tally(2, 0), Tally::default());
+            w.begin(2);
+            assert_eq!(w.record(2, false, 0), Some(tally(1, 0)));
+            assert_eq!(w.tally(2, 0), tally(1, 0));
         }
     }
 
@@ -468,11 +616,15 @@ mod tests {
     fn an_older_generation_is_late_and_changes_nothing() {
         for window in [Window::Count(10), Window::Time(Duration::from_secs(10))] {
             let w = RateWindow::new(window);
+            w.begin(2);
+            w.begin(4);
             assert_eq!(w.record(4, true, 0), Some(tally(1, 1)));
             assert_eq!(w.record(2, false, 0), None);
             assert_eq!(w.tally(4, 0), tally(1, 1));
             // Wrapping: generation 1 comes after u32::MAX.
             let w = RateWindow::new(window);
+            w.begin(u32::MAX);
+            w.begin(1);
             assert_eq!(w.record(1, true, 0), Some(tally(1, 1)));
             assert_eq!(w.record(u32::MAX, true, 0), None);
         }
@@ -486,6 +638,29 @@ mod tests {
         assert!(!tally(4, 1).trips(50, 4));
         assert!(tally(10, 10).trips(100, 10));
         assert!(!tally(10, 9).trips(100, 10));
+    }
+
+    #[test]
+    fn an_outcome_read_on_a_clock_a_ring_behind_leaves_the_recent_buckets_alone() {
+        let w = TimeWindow::new(Duration::from_millis(1_000)); // 50 ms buckets
+        w.record(0, true, 10_000);
+        w.record(0, false, 10_010);
+        // A thread that read the clock long ago records now: its bucket position holds a newer
+        // epoch, which it must not restart.
+        assert!(w.record(0, true, 10_000 - 21 * 50).is_some());
+        assert_eq!(w.tally(0, 10_010), tally(2, 1));
+    }
+
+    #[test]
+    fn buckets_skipped_by_a_long_silence_are_not_read_as_recent() {
+        let w = TimeWindow::new(Duration::from_millis(1_000)); // 50 ms buckets, epochs mod 256
+        w.record(0, true, 0);
+        // 256 epochs later the first bucket's low bits match the current epoch's: read with no
+        // record since, and after one.
+        let later = 256 * 50 + 10;
+        assert_eq!(w.tally(0, later), Tally::default());
+        assert_eq!(w.record(0, false, later), Some(tally(1, 0)));
+        assert_eq!(w.tally(0, later), tally(1, 0));
     }
 
     #[test]
@@ -557,10 +732,13 @@ mod tests {
     #[test]
     fn a_new_generation_ignores_the_buckets_before_it() {
         let w = TimeWindow::new(Duration::from_secs(10));
+        w.begin(3);
         w.record(3, true, 1_000);
         w.record(3, true, 1_200);
-        // Generation 4 begins in the same bucket: the earlier outcomes there are not its own.
-        assert_eq!(w.record(4, false, 1_300), Some(tally(1, 0)));
-        assert_eq!(w.record(4, true, 1_700), Some(tally(2, 1)));
+        // Generation 5 begins in the same bucket: the earlier outcomes there are not its own.
+        w.begin(5);
+        assert_eq!(w.record(5, false, 1_300), Some(tally(1, 0)));
+        assert_eq!(w.record(5, true, 1_700), Some(tally(2, 1)));
+        assert_eq!(w.record(3, true, 1_800), None, "generation 3 is over");
     }
 }
