@@ -60,6 +60,9 @@ pub struct Breaker {
     counters: Counters,
     #[cfg(not(loom))]
     pub(crate) sites: std::sync::OnceLock<Box<[crate::CallSite]>>,
+    /// The retry budget every call on this breaker shares (R11).
+    #[cfg(not(loom))]
+    budget: crate::retry::RetryBudget,
 }
 
 /// What recording an outcome into a trip policy found.
@@ -81,6 +84,8 @@ impl Breaker {
                 counters: Counters::new(),
                 #[cfg(not(loom))]
                 sites: std::sync::OnceLock::new(),
+                #[cfg(not(loom))]
+                budget: crate::retry::RetryBudget::new(),
                 config,
             }
         }
@@ -607,6 +612,12 @@ impl Breaker {
     fn lock_window(&self) -> MutexGuard<'_, RateWindow> {
         // Nothing panics while holding the lock, but a poisoned window is still a valid window.
         self.window.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The retry budget its calls share, and the counts it reads and adds to (R11, R12).
+    #[cfg(not(loom))]
+    pub(crate) fn budget(&self) -> (&crate::retry::RetryBudget, &Counters) {
+        (&self.budget, &self.counters)
     }
 
     /// The generation of the current state; a test hook for models that count transitions.

@@ -1,0 +1,317 @@
+//! Nesting (R12): while an attempt of a retrying call runs, an annotated fn it calls in the same
+//! task makes a single attempt, unless its policy says [`Nested::Retry`].
+//!
+//! The scope is a thread-local, set around each poll of an async attempt (and around a blocking
+//! attempt) of a call that retries, and restored when the poll returns, so it follows the task
+//! that runs the attempt and never leaks into another task polled on the same thread between two
+//! polls. A call reads it once when it starts: that read is all the nesting check costs a call
+//! that runs outside any scope.
+//!
+//! A task started with `tokio::spawn` (or a thread) is polled by the runtime outside every
+//! attempt, so it starts outside any scope and its calls retry as written. To make a spawned
+//! task's calls count as nested in the attempt that spawned it, pass its future through
+//! [`in_scope`] (or [`NestingScope::carry`]), which re-enters the captured scope on each poll.
+//! The converse also holds: a future polled from inside an attempt by a nested executor
+//! (`futures::executor::block_on`, `LocalSet::run_until` inside the attempt) runs in its scope.
+
+use std::cell::Cell;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::registry::{self, NestingEdge};
+use crate::{Breaker, CallPolicy, CallSite, Nested};
+
+/// The retrying call whose attempt is running on this thread: what an annotated fn called inside
+/// it is nested in (R12).
+///
+/// ```
+/// use breaker_core::NestingScope;
+///
+/// // Outside every attempt.
+/// assert!(NestingScope::current().is_none());
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct NestingScope {
+    /// The outer call's fn, when it is known (an annotated fn, or a [`CallSite::run`] call).
+    outer: Option<&'static CallSite>,
+    /// The attempts the outer call makes, at least 2.
+    attempts: NonZeroU32,
+}
+
+thread_local! {
+    // `const`, without a destructor: reading it is one load from the thread's block.
+    static CURRENT: Cell<Option<NestingScope>> = const { Cell::new(None) };
+    /// The last nesting this thread recorded: (outer site, inner site or breaker) by address, and
+    /// its edge, so a loop of nested calls looks the edge up once.
+    static LAST_EDGE: Cell<Option<(usize, usize, Option<&'static NestingEdge>)>> =
+        const { Cell::new(None) };
+}
+
+impl NestingScope {
+    /// The scope of the attempt running on this thread, if any.
+    pub fn current() -> Option<NestingScope> {
+        CURRENT.with(Cell::get)
+    }
+
+    /// The outer call's fn, when known.
+    pub fn outer(&self) -> Option<&'static CallSite> {
+        self.outer
+    }
+
+    /// The attempts the outer call makes.
+    pub fn attempts(&self) -> u32 {
+        self.attempts.get()
+    }
+
+    /// Runs this thread in the scope until the guard is dropped: for a thread started inside an
+    /// attempt whose annotated calls should count as nested in it.
+    ///
+    /// ```
+    /// use breaker_core::NestingScope;
+    ///
+    /// fn spawn_worker() -> std::thread::JoinHandle<()> {
+    ///     let scope = NestingScope::current();
+    ///     std::thread::spawn(move || {
+    ///         let _nested = scope.map(NestingScope::enter);
+    ///         // Annotated calls here are nested in the attempt that spawned the thread.
+    ///     })
+    /// }
+    /// # spawn_worker().join().unwrap();
+    /// ```
+    pub fn enter(self) -> EnteredScope {
+        EnteredScope {
+            previous: CURRENT.with(|current| current.replace(Some(self))),
+            not_send: PhantomData,
+        }
+    }
+
+    /// The scope a call of `site` making `attempts` attempts opens: none unless it may retry.
+    #[inline(always)]
+    pub(crate) fn of(site: Option<&'static CallSite>, attempts: u32) -> Option<NestingScope> {
+        match NonZeroU32::new(attempts) {
+            Some(attempts) if attempts.get() > 1 => Some(NestingScope {
+                outer: site,
+                attempts,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Wraps a future so that every poll of it runs in this scope.
+    pub fn carry<F: IntoFuture>(self, future: F) -> InScope<F::IntoFuture> {
+        InScope {
+            inner: future.into_future(),
+            scope: Some(self),
+        }
+    }
+}
+
+/// Wraps a future so that it runs in the nesting scope this is called in: for a task spawned
+/// inside an attempt whose annotated calls should count as nested in it (R12). Called outside
+/// any attempt, the future runs outside any scope, as it would unwrapped.
+///
+/// ```
+/// # use breaker_core::{Breaker, CallPolicy, Config, Granularity, Rejected, TimedOut, Verdict};
+/// # #[derive(Debug)] enum Error { Down, Rejected(Rejected), TimedOut(TimedOut) }
+/// # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+/// # impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
+/// static API: Breaker = Breaker::new(Config::new("api"));
+/// const THREE: CallPolicy = match CallPolicy::builder().attempts(3).retry(Granularity::PerCall).build() {
+///     Ok(p) => p,
+///     Err(_) => panic!(),
+/// };
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let requests = std::sync::atomic::AtomicU32::new(0);
+/// let inner = || async {
+///     THREE.run(&API, Verdict::transient, || async {
+///         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         Err::<(), _>(Error::Down)
+///     }).await
+/// };
+/// // One outer call of 3 attempts; each attempt runs the inner call in a task of its own.
+/// let _: Result<(), Error> = THREE
+///     .run(&API, Verdict::transient, || async {
+///         let carried = breaker_core::in_scope(inner());
+///         // (`tokio::spawn` needs a `'static` future; awaiting it here is the same scope.)
+///         carried.await
+///     })
+///     .await;
+/// assert_eq!(requests.into_inner(), 3); // 3 x 1: the inner call was nested
+/// # }
+/// ```
+pub fn in_scope<F: IntoFuture>(future: F) -> InScope<F::IntoFuture> {
+    InScope {
+        inner: future.into_future(),
+        scope: NestingScope::current(),
+    }
+}
+
+/// The nesting scope entered by [`NestingScope::enter`]; leaving restores the scope before it.
+/// Bound to its thread.
+#[derive(Debug)]
+#[must_use = "the scope is left when the guard is dropped"]
+pub struct EnteredScope {
+    previous: Option<NestingScope>,
+    not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnteredScope {
+    fn drop(&mut self) {
+        // `try_with`: a guard may be dropped while the thread's locals are torn down.
+        let _ = CURRENT.try_with(|current| current.set(self.previous));
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that runs in a captured nesting scope; see [`in_scope`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InScope<F> {
+        #[pin]
+        inner: F,
+        scope: Option<NestingScope>,
+    }
+}
+
+impl<F: Future> Future for InScope<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.scope.map(NestingScope::enter);
+        this.inner.poll(cx)
+    }
+}
+
+/// What one attempt runs inside: its `tracing` span when DEBUG is on, and, for a call that
+/// retries, the nesting scope the annotated fns it calls see (R12). Made by
+/// [`Call::span`](crate::Call::span) for the attempt now running.
+#[derive(Debug, Default)]
+pub struct AttemptScope {
+    span: Option<tracing::Span>,
+    nesting: Option<NestingScope>,
+}
+
+impl AttemptScope {
+    #[inline(always)]
+    pub(crate) fn new(span: Option<tracing::Span>, nesting: Option<NestingScope>) -> AttemptScope {
+        AttemptScope { span, nesting }
+    }
+
+    /// The attempt's `breaker.attempt` span; `None` when DEBUG is off.
+    pub fn span(&self) -> Option<&tracing::Span> {
+        self.span.as_ref()
+    }
+
+    /// The scope the attempt opens: `Some` for a call that retries.
+    pub fn nesting(&self) -> Option<NestingScope> {
+        self.nesting
+    }
+
+    /// Enters the span and the scope until the guard is dropped.
+    #[inline(always)]
+    pub(crate) fn enter(&self) -> EnteredAttempt<'_> {
+        EnteredAttempt {
+            _span: self.span.as_ref().map(tracing::Span::enter),
+            _nesting: self.nesting.map(NestingScope::enter),
+        }
+    }
+}
+
+/// An attempt's span and scope, entered; see [`AttemptScope::enter`].
+pub(crate) struct EnteredAttempt<'a> {
+    _span: Option<tracing::span::Entered<'a>>,
+    _nesting: Option<EnteredScope>,
+}
+
+// ---- what the driver calls ----
+
+/// A call starts: how many attempts it may make, and the edge it was seen on when it is nested.
+/// Outside any scope that is one thread-local read.
+#[inline(always)]
+pub(crate) fn start(
+    site: Option<&'static CallSite>,
+    policy: &CallPolicy,
+) -> (u32, Option<&'static NestingEdge>) {
+    match CURRENT.with(Cell::get) {
+        None => (policy.attempts(), None),
+        Some(outer) => nested(outer, site, policy),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn nested(
+    outer: NestingScope,
+    site: Option<&'static CallSite>,
+    policy: &CallPolicy,
+) -> (u32, Option<&'static NestingEdge>) {
+    let attempts = match policy.nested() {
+        Nested::Single => 1,
+        Nested::Retry => policy.attempts(),
+    };
+    let edge = match (outer.outer, site) {
+        (Some(outer_site), Some(inner)) => edge(outer_site, address(inner), || {
+            Some((inner, outer.attempts().saturating_mul(attempts)))
+        }),
+        _ => None,
+    };
+    (attempts, edge)
+}
+
+/// A call of a fn that makes one attempt starts (it never opens a scope of its own): records the
+/// edge when it runs inside one. Outside any scope that is one thread-local read.
+///
+/// The expansion of such a fn names its breaker, not its call site, so the site is found among
+/// the breaker's: the one that makes a single attempt. On a breaker shared by several such fns
+/// the site cannot be told and no edge is recorded.
+#[inline(always)]
+pub(crate) fn start_single(breaker: &Breaker) {
+    if let Some(outer) = CURRENT.with(Cell::get) {
+        single_nested(outer, breaker);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn single_nested(outer: NestingScope, breaker: &Breaker) {
+    let Some(outer_site) = outer.outer else {
+        return;
+    };
+    let _ = edge(outer_site, address(breaker), || {
+        let mut singles = registry::CALL_SITES
+            .iter()
+            .filter(|s| std::ptr::eq(s.breaker(), breaker) && s.policy().attempts() == 1);
+        match (singles.next(), singles.next()) {
+            (Some(site), None) => Some((site, outer.attempts())),
+            _ => None,
+        }
+    });
+}
+
+/// The edge from `outer` to the inner call keyed by `inner_key`, looked up in this thread's
+/// cache first; `inner` finds the inner site and the worst case when it is not cached.
+fn edge(
+    outer: &'static CallSite,
+    inner_key: usize,
+    inner: impl FnOnce() -> Option<(&'static CallSite, u32)>,
+) -> Option<&'static NestingEdge> {
+    let key = (address(outer), inner_key);
+    if let Ok(Some((o, i, edge))) = LAST_EDGE.try_with(Cell::get)
+        && (o, i) == key
+    {
+        return edge;
+    }
+    let edge = inner().map(|(site, worst_case)| registry::observe_edge(outer, site, worst_case));
+    let _ = LAST_EDGE.try_with(|last| last.set(Some((key.0, key.1, edge))));
+    edge
+}
+
+/// Where a static lives: what identifies a call site or a breaker in the cache.
+fn address<T>(item: &T) -> usize {
+    item as *const T as usize
+}
