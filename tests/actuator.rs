@@ -80,7 +80,7 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
             "name": "inventory",
             "state": "closed",
             "open_for_ms": null,
-            "config": { "threshold": 3, "reset": "30s", "probes": 1 },
+            "config": { "threshold": 3, "reset": "30s", "probes": 1, "budget": "20%" },
             "metrics": {
                 "admitted": 3,
                 "successes": 1,
@@ -90,6 +90,8 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
                 "timeouts": 0,
                 "late": 0,
                 "retries": 0,
+                "retries_denied": 0,
+                "nested_single": 0,
                 "consecutive_failures": 1,
                 "window_calls": 0,
                 "window_failures": 0,
@@ -101,6 +103,7 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
                 "attempts": 1,
                 "retry": null,
                 "timeout_ms": 2000,
+                "nested": [],
             }],
         })
     );
@@ -109,7 +112,7 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
     let payments = &all[1];
     assert_eq!(
         payments["config"],
-        json!({ "threshold": 2, "reset": "1s..60s", "probes": 1 })
+        json!({ "threshold": 2, "reset": "1s..60s", "probes": 1, "budget": "20%" })
     );
     let mut sites: Vec<(&str, &Value, &Value)> = payments["call_sites"]
         .as_array()
