@@ -114,33 +114,43 @@ impl NestingScope {
 /// any attempt, the future runs outside any scope, as it would unwrapped.
 ///
 /// ```
-/// # use breaker_core::{Breaker, CallPolicy, Config, Granularity, Rejected, TimedOut, Verdict};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use breaker_core::{Breaker, CallPolicy, Config, Granularity, Rejected, TimedOut, Verdict, in_scope};
 /// # #[derive(Debug)] enum Error { Down, Rejected(Rejected), TimedOut(TimedOut) }
 /// # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
 /// # impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
-/// static API: Breaker = Breaker::new(Config::new("api"));
+/// # const fn config(name: &'static str) -> Config {
+/// #     match Config::builder(name).threshold(100).build() { Ok(c) => c, Err(_) => panic!() }
+/// # }
+/// static OUTER: Breaker = Breaker::new(config("outer"));
+/// static INNER: Breaker = Breaker::new(config("inner")); // opens after 100 failures
 /// const THREE: CallPolicy = match CallPolicy::builder().attempts(3).retry(Granularity::PerCall).build() {
 ///     Ok(p) => p,
 ///     Err(_) => panic!(),
 /// };
+/// static REQUESTS: AtomicU32 = AtomicU32::new(0);
+///
+/// async fn inner() -> Result<(), Error> {
+///     THREE.run(&INNER, Verdict::transient, || async {
+///         REQUESTS.fetch_add(1, Ordering::Relaxed);
+///         Err(Error::Down)
+///     }).await
+/// }
+///
+/// /// One call of 3 attempts; each attempt spawns the inner call as a task of its own.
+/// async fn outer(carry: bool) -> u32 {
+///     let _: Result<(), Error> = THREE
+///         .run(&OUTER, Verdict::transient, || async move {
+///             let task = if carry { tokio::spawn(in_scope(inner())) } else { tokio::spawn(inner()) };
+///             task.await.unwrap()
+///         })
+///         .await;
+///     REQUESTS.swap(0, Ordering::Relaxed)
+/// }
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-/// let requests = std::sync::atomic::AtomicU32::new(0);
-/// let inner = || async {
-///     THREE.run(&API, Verdict::transient, || async {
-///         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-///         Err::<(), _>(Error::Down)
-///     }).await
-/// };
-/// // One outer call of 3 attempts; each attempt runs the inner call in a task of its own.
-/// let _: Result<(), Error> = THREE
-///     .run(&API, Verdict::transient, || async {
-///         let carried = breaker_core::in_scope(inner());
-///         // (`tokio::spawn` needs a `'static` future; awaiting it here is the same scope.)
-///         carried.await
-///     })
-///     .await;
-/// assert_eq!(requests.into_inner(), 3); // 3 x 1: the inner call was nested
+/// assert_eq!(outer(false).await, 9); // a spawned task starts outside the scope: 3 x 3
+/// assert_eq!(outer(true).await, 3); // carried into it: 3 x 1
 /// # }
 /// ```
 pub fn in_scope<F: IntoFuture>(future: F) -> InScope<F::IntoFuture> {
