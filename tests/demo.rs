@@ -260,8 +260,12 @@ fn the_storm_sends_3000_requests_without_a_budget_and_1200_with_one() {
         (on.requests, on.metrics.retries, on.metrics.retries_denied),
         (1_200, 200, 1_000)
     );
-    // R11's bound: first attempts + max(20% of them, 10 per second x 10 s).
-    assert_eq!(on.requests, 1_000 + (1_000 * 20 / 100).max(100));
+    // Exactly R11's bound: first attempts + max(20% of them, 10 per second x 10 s).
+    let first_attempts = scenario::STORM_CALLS;
+    assert_eq!(
+        on.requests,
+        first_attempts + (first_attempts * 20 / 100).max(10 * 10)
+    );
 }
 
 /// R12: `quote_page` (3 attempts) over an inner fn of 3 attempts: 3 requests per outer call, as

@@ -206,18 +206,17 @@ impl<F: Future> Future for Attempt<F> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
         let this = self.project();
-        let _entered = this.scope.enter();
         // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
         // permit, dropped on the way, records a failure rather than a cancellation (R3).
-        crate::circuit::guarded(|| this.inner.poll(cx))
+        this.scope
+            .run(|| crate::circuit::guarded(|| this.inner.poll(cx)))
     }
 }
 
 /// Runs one blocking attempt inside its span and scope; see [`attempt`].
 #[inline(always)]
 pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, scope: &AttemptScope) -> R {
-    let _entered = scope.enter();
-    crate::circuit::guarded(attempt)
+    scope.run(|| crate::circuit::guarded(attempt))
 }
 
 /// Admits a call that makes one attempt. With [`admit_attempt`], the only places the generated
@@ -266,10 +265,7 @@ pub fn settle_timeout_single<T, E: HoldsTimeout>(
 /// The span of the only attempt of a call; such a call opens no nesting scope.
 #[inline(always)]
 pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> AttemptScope {
-    AttemptScope::new(
-        crate::retry::attempt_span(breaker, 1, policy.attempts()),
-        None,
-    )
+    crate::retry::attempt_scope(breaker, 1, policy.attempts(), None)
 }
 
 /// The argument for the attempt now running: a clone for every attempt but the last, which gets

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use super::budget::{self, Answer};
 use super::nesting::{self, AttemptScope, NestingScope};
-use crate::registry::NestingEdge;
 use crate::{Breaker, CallPolicy, CallSite, Granularity, Permit, Rejected, TimedOut, Verdict};
 
 /// What to do after an attempt.
@@ -45,10 +44,8 @@ pub enum Next<T, E> {
 pub struct Call<'b> {
     breaker: &'b Breaker,
     policy: &'b CallPolicy,
-    /// The fn making the call, when known: what nesting edges name.
-    site: Option<&'static CallSite>,
-    /// The nesting this call was seen on, when it runs inside another call's attempt.
-    edge: Option<&'static NestingEdge>,
+    /// The fn making the call: what nesting edges name (a placeholder when not known).
+    site: &'static CallSite,
     /// Attempts started so far.
     attempt: u32,
     /// Attempts this call may make: its policy's, or 1 nested (R12).
@@ -71,12 +68,12 @@ impl<'b> Call<'b> {
         policy: &'b CallPolicy,
         site: Option<&'static CallSite>,
     ) -> Call<'b> {
-        let (attempts, edge) = nesting::start(site, policy);
+        let site = nesting::site(site);
+        let attempts = nesting::start(site, policy);
         Call {
             breaker,
             policy,
             site,
-            edge,
             attempt: 0,
             attempts,
             permit: None,
@@ -234,9 +231,7 @@ impl<'b> Call<'b> {
     fn nested_single(&self) {
         if self.attempt < self.policy.attempts() && !self.is_probe_per_call() {
             self.breaker.budget().1.nested_single();
-            if let Some(edge) = self.edge {
-                edge.count_suppressed();
-            }
+            nesting::suppressed(self.site, self.policy);
         }
     }
 
@@ -245,10 +240,7 @@ impl<'b> Call<'b> {
     /// (R12). The generated code enters it on each poll of the attempt.
     #[inline(always)]
     pub fn span(&self) -> AttemptScope {
-        AttemptScope::new(
-            attempt_span(self.breaker, self.attempt, self.attempts),
-            self.nesting(),
-        )
+        attempt_scope(self.breaker, self.attempt, self.attempts, self.nesting())
     }
 
     /// The attempt's scope without a span: what [`CallPolicy::run`] runs attempts in.
@@ -267,19 +259,21 @@ impl Call<'static> {
     }
 }
 
-/// The `breaker.attempt` span at DEBUG. Checked against the global level filter first, inline:
-/// with DEBUG off (the usual case in production) it costs one relaxed load, and the attempt carries
-/// no span at all.
+/// The scope of an attempt: its `breaker.attempt` span at DEBUG, and its nesting scope. The level
+/// is checked against the global filter first, inline: with DEBUG off (the usual case in
+/// production) it costs one relaxed load, and the attempt carries no span at all. Each branch
+/// builds the value in place, so no empty span is copied around.
 #[inline(always)]
-pub(crate) fn attempt_span(
+pub(crate) fn attempt_scope(
     breaker: &Breaker,
     attempt: u32,
     attempts: u32,
-) -> Option<tracing::Span> {
+    nesting: Option<NestingScope>,
+) -> AttemptScope {
     if tracing::level_enabled!(tracing::Level::DEBUG) {
-        Some(debug_span(breaker, attempt, attempts))
+        AttemptScope::new(Some(debug_span(breaker, attempt, attempts)), nesting)
     } else {
-        None
+        AttemptScope::new(None, nesting)
     }
 }
 
@@ -453,11 +447,7 @@ where
 {
     loop {
         call.admit::<E>()?;
-        let result = {
-            let scope = call.scope();
-            let _entered = scope.enter();
-            crate::circuit::guarded(&mut op)
-        };
+        let result = call.scope().run(|| crate::circuit::guarded(&mut op));
         match call.settle(result, classify) {
             Next::Return(result) => return result,
             Next::Retry(wait) => std::thread::sleep(wait),

@@ -13,7 +13,7 @@ mod policy;
 #[cfg(not(loom))]
 pub(crate) use self::budget::RetryBudget;
 #[cfg(not(loom))]
-pub(crate) use self::call::attempt_span;
+pub(crate) use self::call::attempt_scope;
 #[cfg(not(loom))]
 pub use self::call::{Call, Next};
 #[cfg(not(loom))]

@@ -17,12 +17,11 @@
 use std::cell::Cell;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::registry::{self, NestingEdge};
-use crate::{Breaker, CallPolicy, CallSite, Nested};
+use crate::{Breaker, CallPolicy, CallSite, Config, Nested};
 
 /// The retrying call whose attempt is running on this thread: what an annotated fn called inside
 /// it is nested in (R12).
@@ -35,10 +34,33 @@ use crate::{Breaker, CallPolicy, CallSite, Nested};
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct NestingScope {
-    /// The outer call's fn, when it is known (an annotated fn, or a [`CallSite::run`] call).
-    outer: Option<&'static CallSite>,
-    /// The attempts the outer call makes, at least 2.
-    attempts: NonZeroU32,
+    /// The outer call's fn, or [`UNNAMED`] for a call made without a call site. One pointer, so
+    /// that the thread-local holding it is read and written in one move.
+    outer: &'static CallSite,
+}
+
+/// The outer call site of a scope opened by a call without one ([`CallPolicy::run`]).
+static UNNAMED: CallSite = CallSite::new(
+    "(a call without a call site)",
+    "",
+    0,
+    CallPolicy::SINGLE,
+    &UNNAMED_BREAKER,
+);
+static UNNAMED_BREAKER: Breaker = Breaker::new(Config::new("(none)"));
+
+/// The call site a call keeps: its own, or [`UNNAMED`].
+#[inline(always)]
+pub(crate) fn site(site: Option<&'static CallSite>) -> &'static CallSite {
+    match site {
+        Some(site) => site,
+        None => &UNNAMED,
+    }
+}
+
+/// A call site that nesting edges can name: any but [`UNNAMED`].
+fn named(site: &'static CallSite) -> Option<&'static CallSite> {
+    (!std::ptr::eq(site, &UNNAMED)).then_some(site)
 }
 
 thread_local! {
@@ -52,18 +74,14 @@ thread_local! {
 
 impl NestingScope {
     /// The scope of the attempt running on this thread, if any.
+    #[inline]
     pub fn current() -> Option<NestingScope> {
         CURRENT.with(Cell::get)
     }
 
-    /// The outer call's fn, when known.
+    /// The outer call's fn, when known: an annotated fn, or a call through [`CallSite::run`].
     pub fn outer(&self) -> Option<&'static CallSite> {
-        self.outer
-    }
-
-    /// The attempts the outer call makes.
-    pub fn attempts(&self) -> u32 {
-        self.attempts.get()
+        named(self.outer)
     }
 
     /// Runs this thread in the scope until the guard is dropped: for a thread started inside an
@@ -81,6 +99,7 @@ impl NestingScope {
     /// }
     /// # spawn_worker().join().unwrap();
     /// ```
+    #[inline]
     pub fn enter(self) -> EnteredScope {
         EnteredScope {
             previous: CURRENT.with(|current| current.replace(Some(self))),
@@ -88,16 +107,12 @@ impl NestingScope {
         }
     }
 
-    /// The scope a call of `site` making `attempts` attempts opens: none unless it may retry.
+    /// The scope a call of `site` (see [`site`]) making `attempts` attempts opens: none unless it
+    /// may retry. (A call that may retry makes its policy's attempts: nesting cuts them to one or
+    /// leaves them, so the outer site's policy says how many the scope's call makes.)
     #[inline(always)]
-    pub(crate) fn of(site: Option<&'static CallSite>, attempts: u32) -> Option<NestingScope> {
-        match NonZeroU32::new(attempts) {
-            Some(attempts) if attempts.get() > 1 => Some(NestingScope {
-                outer: site,
-                attempts,
-            }),
-            _ => None,
-        }
+    pub(crate) fn of(site: &'static CallSite, attempts: u32) -> Option<NestingScope> {
+        (attempts > 1).then_some(NestingScope { outer: site })
     }
 
     /// Wraps a future so that every poll of it runs in this scope.
@@ -170,6 +185,7 @@ pub struct EnteredScope {
 }
 
 impl Drop for EnteredScope {
+    #[inline]
     fn drop(&mut self) {
         // `try_with`: a guard may be dropped while the thread's locals are torn down.
         let _ = CURRENT.try_with(|current| current.set(self.previous));
@@ -222,55 +238,79 @@ impl AttemptScope {
         self.nesting
     }
 
-    /// Enters the span and the scope until the guard is dropped.
+    /// Runs `f` inside the span and the scope. Written out per case, so that the common one (no
+    /// span, no scope: a call that does not retry, with DEBUG off) keeps no guard across `f`.
     #[inline(always)]
-    pub(crate) fn enter(&self) -> EnteredAttempt<'_> {
-        EnteredAttempt {
-            _span: self.span.as_ref().map(tracing::Span::enter),
-            _nesting: self.nesting.map(NestingScope::enter),
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        match (&self.span, self.nesting) {
+            (None, None) => f(),
+            (None, Some(nesting)) => {
+                let _nested = nesting.enter();
+                f()
+            }
+            (Some(span), nesting) => {
+                let _entered = span.enter();
+                let _nested = nesting.map(NestingScope::enter);
+                f()
+            }
         }
     }
 }
 
-/// An attempt's span and scope, entered; see [`AttemptScope::enter`].
-pub(crate) struct EnteredAttempt<'a> {
-    _span: Option<tracing::span::Entered<'a>>,
-    _nesting: Option<EnteredScope>,
-}
-
 // ---- what the driver calls ----
 
-/// A call starts: how many attempts it may make, and the edge it was seen on when it is nested.
-/// Outside any scope that is one thread-local read.
+/// A call starts: how many attempts it may make. Outside any scope that is one thread-local read;
+/// inside one, the nesting is recorded (once) when both fns are known.
 #[inline(always)]
-pub(crate) fn start(
-    site: Option<&'static CallSite>,
-    policy: &CallPolicy,
-) -> (u32, Option<&'static NestingEdge>) {
+pub(crate) fn start(site: &'static CallSite, policy: &CallPolicy) -> u32 {
     match CURRENT.with(Cell::get) {
-        None => (policy.attempts(), None),
+        None => policy.attempts(),
         Some(outer) => nested(outer, site, policy),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn nested(
-    outer: NestingScope,
-    site: Option<&'static CallSite>,
-    policy: &CallPolicy,
-) -> (u32, Option<&'static NestingEdge>) {
-    let attempts = match policy.nested() {
+fn nested(outer: NestingScope, site: &'static CallSite, policy: &CallPolicy) -> u32 {
+    let attempts = attempts_nested(policy);
+    let _ = edge_of(outer, site, attempts);
+    attempts
+}
+
+/// The attempts a call with `policy` makes inside another retrying call's attempt.
+fn attempts_nested(policy: &CallPolicy) -> u32 {
+    match policy.nested() {
         Nested::Single => 1,
         Nested::Retry => policy.attempts(),
-    };
-    let edge = match (outer.outer, site) {
-        (Some(outer_site), Some(inner)) => edge(outer_site, address(inner), || {
-            Some((inner, outer.attempts().saturating_mul(attempts)))
-        }),
-        _ => None,
-    };
-    (attempts, edge)
+    }
+}
+
+/// The edge from the scope's call to `inner`, making `attempts`: none when either call is not
+/// known.
+fn edge_of(
+    outer: NestingScope,
+    inner: &'static CallSite,
+    attempts: u32,
+) -> Option<&'static NestingEdge> {
+    let outer_site = outer.outer()?;
+    let inner = named(inner)?;
+    edge(outer_site, address(inner), || {
+        Some((
+            inner,
+            outer_site.policy().attempts().saturating_mul(attempts),
+        ))
+    })
+}
+
+/// A call nesting cut to one attempt failed where it would have retried (R12): counted on the
+/// edge it was seen on, found again in the scope it still runs in.
+#[cold]
+pub(crate) fn suppressed(site: &'static CallSite, policy: &CallPolicy) {
+    if let Some(outer) = NestingScope::current()
+        && let Some(edge) = edge_of(outer, site, attempts_nested(policy))
+    {
+        edge.count_suppressed();
+    }
 }
 
 /// A call of a fn that makes one attempt starts (it never opens a scope of its own): records the
@@ -289,7 +329,7 @@ pub(crate) fn start_single(breaker: &Breaker) {
 #[cold]
 #[inline(never)]
 fn single_nested(outer: NestingScope, breaker: &Breaker) {
-    let Some(outer_site) = outer.outer else {
+    let Some(outer_site) = outer.outer() else {
         return;
     };
     let _ = edge(outer_site, address(breaker), || {
@@ -297,7 +337,7 @@ fn single_nested(outer: NestingScope, breaker: &Breaker) {
             .iter()
             .filter(|s| std::ptr::eq(s.breaker(), breaker) && s.policy().attempts() == 1);
         match (singles.next(), singles.next()) {
-            (Some(site), None) => Some((site, outer.attempts())),
+            (Some(site), None) => Some((site, outer_site.policy().attempts())),
             _ => None,
         }
     });
