@@ -153,6 +153,8 @@
 //!   floor and its own failing first attempts, which is when the service most needs the bound.
 //! - A successful call and a fn that never retries pay nothing for the budget: it is touched on
 //!   the failure path only, without a lock or an allocation.
+//! - [`Breaker::reset`] empties the breaker's counts, not its budget: the budget is about the
+//!   load of the last 10 s, which a reset does not undo.
 //!
 //! A fn called a few times a minute always retries as written: the floor alone allows 100 retries
 //! in 10 s. A storm does not:

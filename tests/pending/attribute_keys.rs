@@ -100,7 +100,11 @@ async fn the_budget_key_bounds_a_storm_of_1000_failing_calls() {
         Budget::Off
     );
     assert_eq!(
-        registry().get("keys.storm.default").unwrap().config().budget(),
+        registry()
+            .get("keys.storm.default")
+            .unwrap()
+            .config()
+            .budget(),
         Budget::DEFAULT
     );
     assert_eq!(HALF.config().budget(), Budget::Percent(50));
@@ -120,7 +124,13 @@ async fn the_budget_key_bounds_a_storm_of_1000_failing_calls() {
 
 static RARE_SENT: AtomicU32 = AtomicU32::new(0);
 
-#[circuit_breaker(name = "keys.rare", budget = "20%", attempts = 3, retry = "per_call", backoff = "1s")]
+#[circuit_breaker(
+    name = "keys.rare",
+    budget = "20%",
+    attempts = 3,
+    retry = "per_call",
+    backoff = "1s"
+)]
 async fn rare() -> Result<(), Error> {
     request(&RARE_SENT)
 }
@@ -133,14 +143,27 @@ async fn a_fn_called_a_few_times_a_minute_retries_as_written() {
     }
     assert_eq!(RARE_SENT.load(Ordering::SeqCst), 15);
     // threshold 5 (the default): the 5th call's failure opened it, after its retries.
-    assert_eq!(registry().get("keys.rare").unwrap().metrics().retries_denied, 0);
+    assert_eq!(
+        registry()
+            .get("keys.rare")
+            .unwrap()
+            .metrics()
+            .retries_denied,
+        0
+    );
 }
 
 // ---- nested ----
 
 static NESTED_SENT: AtomicU32 = AtomicU32::new(0);
 
-#[circuit_breaker(name = "keys.inner.single", threshold = 1000, attempts = 3, retry = "per_call", backoff = "10ms")]
+#[circuit_breaker(
+    name = "keys.inner.single",
+    threshold = 1000,
+    attempts = 3,
+    retry = "per_call",
+    backoff = "10ms"
+)]
 async fn inner_single() -> Result<(), Error> {
     request(&NESTED_SENT)
 }
@@ -157,7 +180,13 @@ async fn inner_retry() -> Result<(), Error> {
     request(&NESTED_SENT)
 }
 
-#[circuit_breaker(name = "keys.outer", threshold = 1000, attempts = 3, retry = "per_call", backoff = "10ms")]
+#[circuit_breaker(
+    name = "keys.outer",
+    threshold = 1000,
+    attempts = 3,
+    retry = "per_call",
+    backoff = "10ms"
+)]
 async fn outer(retrying_inner: bool) -> Result<(), Error> {
     if retrying_inner {
         inner_retry().await

@@ -288,16 +288,17 @@ impl fmt::Debug for Registry {
     }
 }
 
-/// A table: name, state, failures (or failure rate), rejected calls, retries the budget denied,
-/// time left open; then, when a nesting has been observed, one line per edge.
+/// A table: name, state, failures (or failure rate), rejected calls, retries the budget denied
+/// (`-` without a budget), time left open; then, when a nesting has been observed, one line per
+/// edge with its worst case per outer call and the retries it suppressed.
 ///
 /// ```text
-/// BREAKER        STATE   FAILURES      REJECTED  RETRIES DENIED  OPEN FOR
-/// app::page      closed  0/5 in a row         0               0  -
-/// app::price     open    -                    4              12  28.7s
+/// BREAKER     STATE   FAILURES      REJECTED  RETRIES DENIED  OPEN FOR
+/// app::page   closed  0/5 in a row         0               0  -
+/// app::price  open    -                    4              12  28.7s
 ///
-/// NESTED CALLS (outer -> inner)   WORST CASE PER OUTER CALL  RETRIES SUPPRESSED
-/// app::page -> app::price                         3 requests                   2
+/// NESTED CALLS (outer -> inner)  WORST CASE PER OUTER CALL  RETRIES SUPPRESSED
+/// app::page -> app::price                       3 requests                   2
 /// ```
 impl fmt::Display for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
