@@ -11,6 +11,13 @@
 //!   the wall time for each thread to make one call, so perfect scaling reads the same as one thread.
 //! - `async_call`: the async form of `closed_success`, polled without a runtime (the future is
 //!   always ready on its first poll).
+//! - `retry_budget`: a call whose first attempt fails and whose retry succeeds, driven by hand
+//!   through `Call` (no backoff wait), on a breaker whose budget is off, always grants (100%), or
+//!   mostly denies (1%, once its floor is spent): the budget's withdraw path, R11.
+//!
+//! `closed_success` and `async_call` also measure an annotated fn of 3 attempts whose first attempt
+//! succeeds (the success path of a fn that retries: its `Call`, the nesting check and the scope
+//! entered around the attempt), and the same call made inside another retrying fn's attempt.
 //!
 //! The `limit` rows are a hand-written breaker that does the least any consecutive-failure breaker
 //! can: one atomic load of its state, and a failure count that is written only when it is not zero
@@ -29,8 +36,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use breakerbox::{
-    Breaker, CallPolicy, Config, ConfigBuilder, Permit, Rejected, Reset, TimedOut, Verdict, Window,
+    Breaker, Budget, CallPolicy, Config, ConfigBuilder, Granularity, Permit, Rejected, Reset,
+    TimedOut, Verdict, Window,
 };
+// The retry driver the expansion runs calls with (not public API): the budget group measures it.
+use breakerbox::__private::{Call, Next};
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 use recloser::Recloser;
@@ -226,6 +236,28 @@ fn annotated_open(fail: bool) -> Result<u64, Error> {
     if fail { failing_op() } else { op() }
 }
 
+/// A fn that may retry, on its success path: its first attempt succeeds.
+#[breakerbox::circuit_breaker(name = "bench.annotated.retrying", attempts = 3, retry = "per_call")]
+fn annotated_retrying() -> Result<u64, Error> {
+    op()
+}
+
+#[breakerbox::circuit_breaker(
+    name = "bench.annotated.retrying_async",
+    attempts = 3,
+    retry = "per_call"
+)]
+async fn annotated_retrying_async() -> Result<u64, Error> {
+    op()
+}
+
+/// `annotated_retrying`, called inside the attempt of another retrying fn (R12): the inner call
+/// reads the scope, finds its edge in the thread's cache, and makes one attempt.
+#[breakerbox::circuit_breaker(name = "bench.annotated.nesting", attempts = 3, retry = "per_call")]
+fn annotated_nesting() -> Result<u64, Error> {
+    annotated_retrying()
+}
+
 static LIMIT: Limit = Limit::new(5);
 static LIMIT_OPEN: Limit = Limit::new(1);
 
@@ -315,6 +347,12 @@ fn closed_success(c: &mut Criterion) {
     });
     g.bench_function("annotated/time_window", |b| {
         b.iter(|| sink(annotated_time_window()))
+    });
+    g.bench_function("annotated/retrying", |b| {
+        b.iter(|| sink(annotated_retrying()))
+    });
+    g.bench_function("annotated/retrying_nested", |b| {
+        b.iter(|| sink(annotated_nesting()))
     });
     g.bench_function("breaker/run_blocking", |b| {
         b.iter(|| sink(CallPolicy::SINGLE.run_blocking(&CONSECUTIVE, Verdict::transient, op)));
@@ -520,6 +558,9 @@ fn async_call(c: &mut Criterion) {
     g.bench_function("annotated/async", |b| {
         b.iter(|| sink(ready(annotated_async())))
     });
+    g.bench_function("annotated/retrying_async", |b| {
+        b.iter(|| sink(ready(annotated_retrying_async())))
+    });
     g.bench_function("breaker/run", |b| {
         b.iter(|| {
             ready(CallPolicy::SINGLE.run(&CONSECUTIVE, Verdict::transient, || async { op() }))
@@ -528,5 +569,72 @@ fn async_call(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, closed_success, rejection, two_threads, async_call);
+/// Breakers that never open on the failures below, with three budgets.
+static BUDGET_OFF: Breaker = Breaker::new(config(
+    Config::builder("bench.budget.off")
+        .threshold(u32::MAX)
+        .budget(Budget::Off),
+));
+static BUDGET_GRANTS: Breaker = Breaker::new(config(
+    Config::builder("bench.budget.grants")
+        .threshold(u32::MAX)
+        .budget(Budget::Percent(100)),
+));
+static BUDGET_DENIES: Breaker = Breaker::new(config(
+    Config::builder("bench.budget.denies")
+        .threshold(u32::MAX)
+        .budget(Budget::Percent(1)),
+));
+
+const TWO_ATTEMPTS: CallPolicy = match CallPolicy::builder()
+    .attempts(2)
+    .retry(Granularity::PerCall)
+    .build()
+{
+    Ok(policy) => policy,
+    Err(_) => panic!("invalid bench policy"),
+};
+
+/// One call: the first attempt fails, the retry (when the budget grants it) succeeds. The wait
+/// the driver asks for is skipped.
+#[inline(always)]
+fn failed_then_retried(breaker: &Breaker) -> u64 {
+    let mut call = Call::new(breaker, &TWO_ATTEMPTS);
+    if call.admit::<Error>().is_err() {
+        return 0;
+    }
+    match call.settle(failing_op(), Verdict::transient) {
+        Next::Return(result) => sink(result),
+        Next::Retry(_) => {
+            if call.admit::<Error>().is_err() {
+                return 0;
+            }
+            match call.settle(op(), Verdict::transient) {
+                Next::Return(result) => sink(result),
+                Next::Retry(_) => 0,
+            }
+        }
+    }
+}
+
+fn retry_budget(c: &mut Criterion) {
+    let mut g = c.benchmark_group("retry_budget");
+    g.bench_function("off", |b| b.iter(|| failed_then_retried(&BUDGET_OFF)));
+    g.bench_function("withdraw/granted", |b| {
+        b.iter(|| failed_then_retried(&BUDGET_GRANTS))
+    });
+    g.bench_function("withdraw/denied", |b| {
+        b.iter(|| failed_then_retried(&BUDGET_DENIES))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    closed_success,
+    rejection,
+    two_threads,
+    async_call,
+    retry_budget
+);
 criterion_main!(benches);

@@ -1,10 +1,15 @@
-//! One outage, two ways to count it.
+//! One outage, two ways to count it, and the load bound beyond one call.
 //!
 //! A local HTTP service follows a script (healthy, failing, slow, healthy again) and a client calls
 //! it through two `#[circuit_breaker]` fns with the same `threshold` and `attempts`, one with
 //! `retry = "per_attempt"`, one with `retry = "per_call"`. The demo prints when each breaker changed
 //! state, how many requests reached the service during the outage under each, how many calls the
 //! open breaker answered at once, and the registry at the end.
+//!
+//! Then two phases against the service while it is down: a storm of 1,000 concurrent calls whose
+//! breaker is switched off, with and without a retry budget, and an annotated fn calling another,
+//! with and without `nested = "retry"`: the requests the failing service receives, per breaker and
+//! per nested operation.
 //!
 //! ```text
 //! cargo run --example demo
@@ -15,8 +20,8 @@
 #[path = "demo/scenario.rs"]
 mod scenario;
 
-use breakerbox::{Breaker, TripPolicy};
-use scenario::{Outcome, Phase, PhaseRecord, Report, Run, SCRIPT};
+use breakerbox::{Breaker, Budget, TripPolicy};
+use scenario::{Inner, Outcome, Phase, PhaseRecord, Report, Run, SCRIPT, Storm};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
@@ -25,6 +30,8 @@ async fn main() -> std::io::Result<()> {
     print_calls(&report);
     print_timeline(&report);
     print_counts(&report);
+    print_storm(&report);
+    print_nested(&report);
     println!("The registry at the end (`println!(\"{{}}\", breakerbox::registry())`):");
     println!();
     print!("{}", indent(&breakerbox::registry().to_string()));
@@ -207,6 +214,112 @@ fn print_counts(report: &Report) {
     println!();
 }
 
+fn print_storm(report: &Report) {
+    let runs = [&report.storm_unbounded, &report.storm];
+    let attempts = attempts_of(report.storm.breaker);
+    print!(
+        "{}",
+        wrap(&format!(
+            "A storm: {} calls of {attempts} attempts against the service while it is down, {} \
+             at a time. Their breaker is switched off (`disable()`), so nothing but the retry \
+             budget stands between the retries and the service:",
+            scenario::STORM_CALLS,
+            scenario::STORM_IN_FLIGHT,
+        ))
+    );
+    println!();
+    println!(
+        "  {:<38} {:>8} {:>8} {:>15} {:>7}",
+        "", "requests", "retries", "retries denied", "took"
+    );
+    for run in runs {
+        println!(
+            "  {:<38} {:>8} {:>8} {:>15} {:>6}ms",
+            budget_label(run),
+            run.requests,
+            run.metrics.retries,
+            run.metrics.retries_denied,
+            run.took.as_millis(),
+        );
+    }
+    println!();
+    let (off, on) = (&report.storm_unbounded, &report.storm);
+    print!(
+        "{}",
+        wrap(&format!(
+            "All {} calls failed either way. Without a budget each made its {attempts} \
+             attempts: {} requests. The budget allows retries of up to 20% of the first attempts \
+             over the last 10s, or 10 a second when that is more: {} first attempts, {} \
+             retries, {} requests. A denied retry is not waited for: the call returns its error \
+             at once.",
+            on.failed.min(off.failed),
+            off.requests,
+            scenario::STORM_CALLS,
+            on.metrics.retries,
+            on.requests,
+        ))
+    );
+    println!();
+}
+
+fn budget_label(run: &Storm) -> String {
+    match run.breaker.config().budget() {
+        Budget::Off => "budget = \"off\"".to_owned(),
+        budget => format!("default budget ({budget}, at least 10/s)"),
+    }
+}
+
+fn print_nested(report: &Report) {
+    println!(
+        "Nested: `quote_page` ({} attempts) calls a quote fn of {} attempts, the service is down:",
+        attempts_of(breaker("pages.quote_page")),
+        attempts_of(breaker("quotes.inner")),
+    );
+    println!();
+    println!("  {:<36} requests per outer call", "inner fn");
+    for nesting in &report.nested {
+        let label = match nesting.inner {
+            Inner::AsWritten => "as written (one attempt when nested)",
+            Inner::NestedRetry => "with nested = \"retry\"",
+        };
+        let per_call: Vec<String> = nesting
+            .per_outer_call
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        println!("  {label:<36} {}", per_call.join(" "));
+    }
+    println!();
+    print!(
+        "{}",
+        wrap(
+            "Inside an attempt of a retrying fn, an annotated fn makes a single attempt: the \
+             outer fn's retries are the only ones, and the failing service receives 3 requests \
+             per outer call instead of 3 x 3. The registry records each nesting it sees, with \
+             its worst case (the table below, and `registry().edges()`):"
+        )
+    );
+    println!();
+    for edge in breakerbox::registry().edges() {
+        println!("  {edge}");
+    }
+    println!();
+}
+
+fn breaker(name: &str) -> &'static Breaker {
+    breakerbox::registry()
+        .get(name)
+        .expect("the scenario declares it")
+}
+
+/// The attempts of the (first) fn calling through `breaker`.
+fn attempts_of(breaker: &Breaker) -> u32 {
+    breaker
+        .call_sites()
+        .first()
+        .map_or(1, |site| site.policy().attempts())
+}
+
 fn name(phase: Phase) -> &'static str {
     match phase {
         Phase::Healthy => "healthy",
@@ -255,5 +368,13 @@ fn wrap(text: &str) -> String {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|line| format!("  {line}\n")).collect()
+    text.lines()
+        .map(|line| {
+            if line.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("  {line}\n")
+            }
+        })
+        .collect()
 }

@@ -119,6 +119,153 @@
 //! # fn main() {}
 //! ```
 //!
+//! # The load bound
+//!
+//! The choice above bounds what one call sends. Two more bounds carry the same idea past one call,
+//! so that the load a failing service receives is a number the program states, not an accident of
+//! how its fns are layered:
+//!
+//! | scope | bounded by | what a failing service receives | with the defaults |
+//! |---|---|---|---|
+//! | one call | `attempts`, `retry` | at most `attempts` requests per call; `per_attempt` stops when the breaker opens; a half-open probe sends 1 | `threshold = 5`, `attempts = 3`: the breaker opens after 5 failed requests (`per_attempt`) or 15 (`per_call`) |
+//! | one breaker | [`budget`](#the-retry-budget) (R11) | over the last 10 s, its first attempts and at most `max(budget% of them, 10 per second)` retries | 1,000 failing calls of 3 attempts at once: 1,200 requests (3,000 with `budget = "off"`) |
+//! | one nested operation | [`nested`](#nesting) (R12) | the product of the attempts that apply: an inner fn makes 1 attempt per attempt of the retrying fn around it, unless it says `nested = "retry"` | an outer fn of 3 attempts over an inner fn of 3: 3 requests per outer call (9 with `nested = "retry"`) |
+//!
+//! `cargo run --example demo` shows all three against a local HTTP service that is down.
+//!
+//! ## The retry budget
+//!
+//! A breaker's retry budget bounds the retries of every fn on it (R11): over the last 10 seconds
+//! (the current second of the breaker's clock and the nine before it), retries stay within
+//! `budget` percent of the first attempts, or 10 retries per second ([`BUDGET_MIN_PER_SECOND`]
+//! over [`BUDGET_WINDOW`], 100 per window) when that is more. The default is 20%
+//! ([`Budget::DEFAULT`]); `budget = "off"` ([`Budget::Off`]) lets every call retry as written.
+//!
+//! - A retry is decided when the attempt before it fails, before the wait. A retry the budget
+//!   denies is not made and not waited for: the call returns its last real error at once. It is
+//!   counted in [`Metrics::retries_denied`], and a DEBUG event says why (see
+//!   [`tracing`](#tracing)).
+//! - A first attempt counts when it fails, for a fn that may retry; a success of any call on the
+//!   breaker (fns that never retry included) counts too, read from the counts the breaker keeps
+//!   anyway and dated to the budget's previous look at them (the last retry decision), never
+//!   later than it happened. Successes made before the budget's first retry decision, or more
+//!   than 10 s after the last one, are not counted: after a quiet spell, an outage starts from the
+//!   floor and its own failing first attempts, which is when the service most needs the bound.
+//! - A successful call and a fn that never retries pay nothing for the budget: it is touched on
+//!   the failure path only, without a lock or an allocation.
+//! - [`Breaker::reset`] empties the breaker's counts, not its budget: the budget is about the
+//!   load of the last 10 s, which a reset does not undo.
+//!
+//! A fn called a few times a minute always retries as written: the floor alone allows 100 retries
+//! in 10 s. A storm does not:
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::time::Duration;
+//! use breakerbox::{Backoff, Breaker, Budget, CallPolicy, Config, Granularity, Rejected, TimedOut, Verdict};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected), TimedOut(TimedOut) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! # impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
+//!
+//! /// A breaker that this outage never opens (or one that is disabled): only the budget is left.
+//! const fn config(name: &'static str, budget: Budget) -> Config {
+//!     match Config::builder(name).threshold(u32::MAX).budget(budget).build() {
+//!         Ok(config) => config,
+//!         Err(_) => panic!(),
+//!     }
+//! }
+//! static BUDGETED: Breaker = Breaker::new(config("budgeted", Budget::DEFAULT));
+//! static UNBOUNDED: Breaker = Breaker::new(config("unbounded", Budget::Off));
+//! const THREE: CallPolicy = match CallPolicy::builder()
+//!     .attempts(3)
+//!     .retry(Granularity::PerCall)
+//!     .backoff(Backoff::Fixed(Duration::from_millis(100)))
+//!     .build()
+//! {
+//!     Ok(policy) => policy,
+//!     Err(_) => panic!(),
+//! };
+//! static REQUESTS: AtomicU32 = AtomicU32::new(0);
+//!
+//! async fn fetch(breaker: &'static Breaker) -> Result<(), Error> {
+//!     THREE.run(breaker, Verdict::transient, || async {
+//!         REQUESTS.fetch_add(1, Ordering::Relaxed);
+//!         Err(Error::Unavailable)
+//!     }).await
+//! }
+//!
+//! /// 1,000 calls at once against a service that is down; the requests it received.
+//! async fn storm(breaker: &'static Breaker) -> u32 {
+//!     let calls: Vec<_> = (0..1_000).map(|_| tokio::spawn(fetch(breaker))).collect();
+//!     for call in calls {
+//!         assert!(call.await.unwrap().is_err());
+//!     }
+//!     REQUESTS.swap(0, Ordering::Relaxed)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! assert_eq!(storm(&UNBOUNDED).await, 3_000);
+//! assert_eq!(storm(&BUDGETED).await, 1_200); // 1,000 first attempts, 20% retries
+//! let m = BUDGETED.metrics();
+//! assert_eq!((m.retries, m.retries_denied), (200, 1_000));
+//! # }
+//! ```
+//!
+//! ## Nesting
+//!
+//! While an attempt of a retrying annotated fn runs, an annotated fn it calls in the same task
+//! makes a single attempt, unless it says `nested = "retry"` ([`Nested::Retry`]) (R12): the outer
+//! fn's retries are the only ones, and a failing service behind two layers of 3 attempts receives
+//! 3 requests per outer call, not 9. A call cut to one attempt that would have retried is counted
+//! in [`Metrics::nested_single`] of its breaker. A fn called outside any annotated fn is not
+//! affected, and checking costs a call one thread-local read.
+//!
+//! Each nesting seen is recorded once in the registry as an edge ([`Registry::edges`]): the outer
+//! call site, the inner one, and the worst-case requests per outer call (the outer fn's attempts
+//! times the inner fn's attempts that apply). The registry's table and the actuator example's
+//! `GET /breakers` list them.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use breakerbox::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//!
+//! static REQUESTS: AtomicU32 = AtomicU32::new(0);
+//!
+//! #[circuit_breaker(name = "prices", threshold = 100, attempts = 3, retry = "per_call", backoff = "10ms")]
+//! async fn price(sku: u32) -> Result<u32, Error> {
+//!     REQUESTS.fetch_add(1, Ordering::Relaxed);
+//!     Err(Error::Unavailable)
+//! }
+//!
+//! #[circuit_breaker(name = "pages", threshold = 100, attempts = 3, retry = "per_call", backoff = "10ms")]
+//! async fn page(sku: u32) -> Result<String, Error> {
+//!     let price = price(sku).await?;
+//!     Ok(format!("{sku}: {price}"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! assert!(price(7).await.is_err());
+//! assert_eq!(REQUESTS.swap(0, Ordering::Relaxed), 3); // on its own: as written
+//! assert!(page(7).await.is_err());
+//! assert_eq!(REQUESTS.swap(0, Ordering::Relaxed), 3); // nested: 3 x 1
+//! let edge = breakerbox::registry().edges().next().unwrap();
+//! assert_eq!((edge.outer().breaker().name(), edge.inner().breaker().name()), ("pages", "prices"));
+//! assert_eq!(edge.worst_case(), 3);
+//! # }
+//! ```
+//!
+//! The scope follows the task that runs the attempt, on the thread that polls it: a task started
+//! with `tokio::spawn` (or a thread) starts outside any scope, and its annotated calls retry as
+//! written. To count them as nested, pass the task's future through [`in_scope`], which captures
+//! the scope where it is called and enters it on each poll (for a thread, [`NestingScope::enter`]).
+//! Conversely, a future that a nested executor polls from inside an attempt (a `block_on` inside
+//! the attempt) runs in its scope. Calls made through [`CallPolicy::run`] nest and are nested the
+//! same way but, having no call site, are not named in edges; [`CallSite::run`] names them.
+//!
 //! # Keys
 //!
 //! Every value is a literal checked at compile time; `shared` and `classify` take a path.
@@ -134,6 +281,7 @@
 //! | [`min_calls`](#failure_rate-window-min_calls) | breaker | outcomes needed before the rate is judged | 10 |
 //! | [`reset`](#reset) | breaker | how long it stays open; a range backs off | `"30s"` |
 //! | [`probes`](#probes) | breaker | trial calls per half-open round | 1 |
+//! | [`budget`](#the-retry-budget) | breaker | retries on top of first attempts: `"20%"` (1..=100), or `"off"` | `"20%"`, at least 10 retries/s |
 //! | [`shared`](#shared) | breaker | path to a `#[shared_breaker]` static | none |
 //! | [`attempts`](#attempts-and-retry) | call | total attempts per call, 1..=100 | 1 |
 //! | [`retry`](#attempts-and-retry) | call | `"per_attempt"` or `"per_call"` | required when `attempts > 1` |
@@ -141,6 +289,7 @@
 //! | [`jitter`](#backoff-and-jitter) | call | `true` / `false`: waits drawn from `[0, backoff]` | `true` |
 //! | [`timeout`](#timeout) | call | deadline of each attempt, `async fn` only | none |
 //! | [`classify`](#classify) | call | path to `fn(&E) -> Verdict` | every `Err` is `Transient` |
+//! | [`nested`](#nesting) | call | `"retry"`: keep retrying inside another retrying fn's attempt | a single attempt there |
 //! | [`crate`](#crate) | - | path of this crate, as a string | `"::breakerbox"` |
 //!
 //! The examples below share this error type:
@@ -587,6 +736,8 @@
 //! | a breaker opened | event | `WARN` | `breakerbox` | - | `breaker`, `from`, `to` (`"open"`), `reason`, `generation`, `message` |
 //! | any other transition | event | `INFO` | `breakerbox` | - | `breaker`, `from`, `to`, `reason`, `generation`, `message` |
 //! | one attempt of a call | span | `DEBUG` | `breakerbox` | `breaker.attempt` | `breaker`, `attempt` (from 1), `attempts` |
+//! | a retry the budget denied | event | `DEBUG` | `breakerbox` | - | `breaker`, `retries`, `first_attempts`, `allowed`, `budget_percent`, `message` |
+//! | a nesting recorded (once) | event | `DEBUG` | `breakerbox` | - | `outer`, `inner`, `worst_case`, `message` |
 //!
 //! States are written `closed`, `open`, `half_open`, `forced_open`, `disabled` ([`State::as_str`]);
 //! reasons `consecutive_failures`, `failure_rate`, `reset_elapsed`, `probe_failed`,
@@ -597,7 +748,8 @@
 //!
 //! Counters `breaker_admitted_total`, `breaker_successes_total`, `breaker_failures_total`,
 //! `breaker_ignored_total`, `breaker_rejected_total`, `breaker_timeouts_total`,
-//! `breaker_late_total`, `breaker_retries_total`, `breaker_cancelled_total` and the gauge
+//! `breaker_late_total`, `breaker_retries_total`, `breaker_retries_denied_total`,
+//! `breaker_nested_single_total`, `breaker_cancelled_total` and the gauge
 //! `breaker_state` (0 closed, 1 open,
 //! 2 half-open, 3 forced open, 4 disabled), each labelled `breaker = <name>`, through the
 //! [`metrics`](https://docs.rs/metrics) facade. They are published by
@@ -622,10 +774,11 @@ pub use breaker_core::state_gauge;
 pub use breaker_core::{
     BUDGET_MIN_PER_SECOND, BUDGET_WINDOW, Backoff, Breaker, BreakerSnapshot, Budget, CallPolicy,
     CallPolicyBuilder, CallSite, Config, ConfigBuilder, ConfigError, DEFAULT_BACKOFF,
-    DuplicateName, DuplicateNames, EVENTS_CAPACITY, Events, Granularity, Lagged, Location,
-    MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW, Metrics, Name, Nested,
-    OwnedPermit, Permit, Reason, Registry, Rejected, Reset, RestoreError, SNAPSHOT_FORMAT,
-    SlowCalls, Snapshot, State, TimedOut, Transition, TripPolicy, Verdict, Window, registry,
+    DuplicateName, DuplicateNames, EVENTS_CAPACITY, EnteredScope, Events, Granularity, InScope,
+    Lagged, Location, MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW, Metrics, Name,
+    Nested, NestingEdge, NestingScope, OwnedPermit, Permit, Reason, Registry, Rejected, Reset,
+    RestoreError, SNAPSHOT_FORMAT, SlowCalls, Snapshot, State, TimedOut, Transition, TripPolicy,
+    Verdict, Window, in_scope, registry,
 };
 pub use breaker_macros::{circuit_breaker, shared_breaker};
 

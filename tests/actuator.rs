@@ -58,6 +58,8 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
                 "late": 0,
                 "retries": 0,
                 "cancelled": 0,
+                "retries_denied": 0,
+                "nested_single": 0,
                 "consecutive_failures": 1,
                 "window_calls": 0,
                 "window_failures": 0,
@@ -70,6 +72,7 @@ async fn get_breakers_lists_every_breaker_with_its_metrics_and_call_sites() {
                 "attempts": 1,
                 "retry": null,
                 "timeout_ms": 2000,
+                "nested": [],
             }],
         })
     );

@@ -6,16 +6,17 @@
 //!
 //! Each check warms its path up first: the first call on a thread leases a counter slot, a count
 //! window allocates its ring on its first outcome, the first transition initialises the event bus
-//! and `tracing`'s callsites, the first jittered wait seeds the thread's generator, and tokio's
-//! timer sets itself up on first use. After that, the count over many calls must be exactly zero.
+//! and `tracing`'s callsites, the first jittered wait seeds the thread's generator, tokio's timer
+//! sets itself up on first use, and a nesting of two fns is recorded once, the first time it is
+//! seen. After that, the count over many calls must be exactly zero.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
 use breakerbox::{
-    Backoff, Breaker, CallPolicy, Config, ConfigBuilder, Granularity, Rejected, Reset, State,
-    TimedOut, Verdict, Window,
+    Backoff, Breaker, Budget, CallPolicy, Config, ConfigBuilder, Granularity, Rejected, Reset,
+    State, TimedOut, Verdict, Window,
 };
 
 // ---- the counting allocator ----
@@ -389,7 +390,10 @@ fn half_open_admission_and_outcome_allocate_nothing() {
 
 #[test]
 fn retried_call_allocates_nothing() {
-    static RETRIED: Breaker = Breaker::new(Config::new("alloc.retried"));
+    // 2,000 retries in a few simulated minutes would be far beyond the default budget: this test
+    // is about the retry loop, the next one about the budget.
+    static RETRIED: Breaker =
+        Breaker::new(config(Config::builder("alloc.retried").budget(Budget::Off)));
     const PER_ATTEMPT: CallPolicy = match CallPolicy::builder()
         .attempts(3)
         .retry(Granularity::PerAttempt)
@@ -441,6 +445,74 @@ fn retried_call_allocates_nothing() {
             assert_eq!(after.retries - before.retries, 2_000, "{policy}");
             assert_eq!(RETRIED.state(), State::Closed);
         }
+    });
+}
+
+/// The budget's withdraw path (R11), granting and denying, allocates nothing: a call that fails
+/// once and then succeeds, through the default budget of 20%, with its 10 retries a second.
+#[test]
+fn budgeted_retries_allocate_nothing() {
+    // Denied calls record their failure: a threshold they never reach keeps it closed.
+    static BUDGETED: Breaker = Breaker::new(config(
+        Config::builder("alloc.budgeted").threshold(u32::MAX),
+    ));
+    const TWICE: CallPolicy = match CallPolicy::builder()
+        .attempts(2)
+        .retry(Granularity::PerAttempt)
+        .backoff(Backoff::Fixed(Duration::from_millis(10)))
+        .jitter(false)
+        .build()
+    {
+        Ok(policy) => policy,
+        Err(_) => panic!("invalid policy"),
+    };
+
+    let runtime = paused_runtime();
+    runtime.block_on(async {
+        // Fails its first attempt; a retry, when granted, succeeds.
+        let once = || async {
+            let mut attempt = 0u32;
+            let r: Result<u32, Error> = TWICE
+                .run(&BUDGETED, Verdict::transient, || {
+                    attempt += 1;
+                    let ok = attempt == 2;
+                    async move { if ok { Ok(attempt) } else { Err(Error::Down) } }
+                })
+                .await;
+            r.is_ok()
+        };
+        // Granted: one call every 200 ms is 5 retries a second, under the floor of 10.
+        for _ in 0..100 {
+            assert!(once().await);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let meter = Meter::start();
+        for _ in 0..1_000 {
+            assert!(once().await);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(meter.stop(), NONE, "granted");
+        let m = BUDGETED.metrics();
+        assert_eq!((m.retries, m.retries_denied), (1_100, 0));
+
+        // Denied: 1,100 calls at once, 10 s after the last. The floor grants the first 100, then
+        // 20% of the first attempts: 220 of 1,100 in all (each grant waits 10 ms, 2.2 s in all).
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        for _ in 0..100 {
+            assert!(once().await);
+        }
+        let meter = Meter::start();
+        let granted = {
+            let mut granted = 0;
+            for _ in 0..1_000 {
+                granted += u32::from(once().await);
+            }
+            granted
+        };
+        assert_eq!(meter.stop(), NONE, "granted and denied");
+        assert_eq!(granted, 120);
+        let m = BUDGETED.metrics();
+        assert_eq!((m.retries, m.retries_denied), (1_100 + 220, 880));
     });
 }
 
@@ -498,8 +570,14 @@ fn annotated_sync(ok: bool) -> Result<u32, Error> {
     }
 }
 
+/// 2,200 retries in a few simulated minutes: beyond the default budget, so its breaker has none.
+/// (Declared by hand until the attribute takes `budget = "off"`.)
+static ANNOTATED_ASYNC: Breaker = Breaker::new(config(
+    Config::builder("alloc.annotated.async").budget(Budget::Off),
+));
+
 #[breakerbox::circuit_breaker(
-    name = "alloc.annotated.async",
+    shared = ANNOTATED_ASYNC,
     attempts = 3,
     retry = "per_attempt",
     backoff = "100ms..2s",
@@ -585,4 +663,68 @@ fn runtime_built_breakers_allocate_nothing() {
         assert!(call(consecutive, true).is_err());
     });
     assert_eq!(usage, NONE, "rejections");
+}
+
+// ---- nesting ----
+
+/// The outer fn retries twice per call, for 1,100 calls: it has no budget, so that every call
+/// nests the same way. (Declared by hand until the attribute takes `budget = "off"`.)
+static NESTING_OUTER: Breaker = Breaker::new(config(
+    Config::builder("alloc.nested.outer")
+        .threshold(u32::MAX)
+        .budget(Budget::Off),
+));
+
+#[breakerbox::circuit_breaker(
+    name = "alloc.nested.retrying",
+    threshold = 1_000_000,
+    attempts = 3,
+    retry = "per_call",
+    backoff = "0ms"
+)]
+fn nested_retrying() -> Result<u32, Error> {
+    Err(Error::Down)
+}
+
+#[breakerbox::circuit_breaker(name = "alloc.nested.single", threshold = 1_000_000)]
+fn nested_single() -> Result<u32, Error> {
+    Err(Error::Down)
+}
+
+#[breakerbox::circuit_breaker(shared = NESTING_OUTER, attempts = 3, retry = "per_call", backoff = "0ms")]
+fn nesting_outer() -> Result<u32, Error> {
+    let _ = nested_single();
+    nested_retrying()
+}
+
+/// R12: a call nested in another's attempt reads the scope, finds its edge in this thread's cache,
+/// and makes one attempt; the edges are recorded once, on the first call (warm-up).
+#[test]
+fn nested_calls_allocate_nothing() {
+    let usage = per_call(100, 1_000, || {
+        assert!(matches!(nesting_outer(), Err(Error::Down)));
+    });
+    assert_eq!(usage, NONE);
+    let retrying = breakerbox::registry()
+        .get("alloc.nested.retrying")
+        .unwrap()
+        .metrics();
+    // 3 outer attempts per call, each making one attempt of the inner fn, which would have
+    // retried: 3,300 calls cut to one attempt.
+    assert_eq!(
+        (retrying.admitted, retrying.retries, retrying.nested_single),
+        (3_300, 0, 3_300)
+    );
+    let worst: Vec<(&str, u32, u64)> = breakerbox::registry()
+        .edges()
+        .filter(|e| e.outer().breaker().name() == "alloc.nested.outer")
+        .map(|e| (e.inner().breaker().name(), e.worst_case(), e.suppressed()))
+        .collect();
+    assert_eq!(
+        worst,
+        [
+            ("alloc.nested.single", 3, 0),
+            ("alloc.nested.retrying", 3, 3_300)
+        ]
+    );
 }

@@ -96,7 +96,7 @@ async fn the_registry_prints_a_table() {
     assert!(table.starts_with("BREAKER"), "{table}");
     assert_eq!(
         row("registry-test-table"),
-        "registry-test-table closed 0% of 1 (opens at 50%) 0 -"
+        "registry-test-table closed 0% of 1 (opens at 50%) 0 0 -"
     );
     let _ = tabled(true).await; // 1 of 2 failed: 50 %
     let _ = tabled(true).await; // rejected
@@ -107,5 +107,6 @@ async fn the_registry_prints_a_table() {
         .unwrap();
     let cells: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(&cells[..2], ["registry-test-table", "open"], "{table}");
-    assert_eq!(cells[cells.len() - 2..], ["1", "30.0s"], "{table}");
+    // Rejected calls, retries the budget denied, time left open.
+    assert_eq!(cells[cells.len() - 3..], ["1", "0", "30.0s"], "{table}");
 }

@@ -1,19 +1,22 @@
 //! The demo's scenario, checked: the same code `cargo run --example demo` prints, run once, and
 //! every count compared with what DESIGN.md's runtime rules predict for `threshold = 5`,
-//! `attempts = 3`.
+//! `attempts = 3`, and for the storm (R11) and the nested calls (R12) that follow.
 //!
 //! The counts are exact because the scenario's calls are sequential and its phases move between
-//! calls (see the scenario's module docs). The waits for open periods to end move tokio's clock
-//! forward instead of sleeping; the only real time spent is the HTTP round trips and the two
-//! attempt timeouts of the slow phase, which a real socket needs.
+//! calls, and because the storm's retries end at the budget's allowance however its concurrent
+//! calls interleave (see the scenario's module docs). The waits for open periods to end move
+//! tokio's clock forward instead of sleeping; the only real time spent is the HTTP round trips,
+//! the two attempt timeouts of the slow phase, and the 10 ms backoff waits of the storm and the
+//! nested calls, which run against a real socket on a live clock (a paused one would let the HTTP
+//! stack's own timers jump ahead while requests are in flight).
 
 #[path = "../examples/demo/scenario.rs"]
 mod scenario;
 
 use std::sync::OnceLock;
 
-use breakerbox::{Metrics, Reason, State, TripPolicy};
-use scenario::{CallRecord, Outcome, Phase, Report, Run, SCRIPT};
+use breakerbox::{Budget, Metrics, Reason, State, TripPolicy};
+use scenario::{CallRecord, Inner, Outcome, Phase, Report, Run, SCRIPT};
 
 /// The scenario plays once per process: its breakers are process-wide.
 fn report() -> &'static Report {
@@ -59,7 +62,7 @@ fn both_breakers_have_the_same_threshold_and_attempts() {
         assert!(scenario::SLOW_ANSWER >= timeout * 20);
     }
     assert_eq!(SCRIPT.map(|(_, n)| n), [5, 10, 5, 5]);
-    // The bound on the demo's run time; it takes about 3 s.
+    // The bound on the demo's run time; it takes about 4 s.
     assert!(report.took < std::time::Duration::from_secs(30));
 }
 
@@ -219,4 +222,90 @@ fn metrics_at_the_end() {
     for run in [&report.per_attempt, &report.per_call] {
         assert_eq!(run.breaker.state(), State::Closed);
     }
+}
+
+/// R11: 1,000 calls of 3 attempts against the service while it is down, their breaker switched off.
+/// Without a budget, 3,000 requests. Under the default budget, the first 100 calls get a retry
+/// from the floor (10 a second over 10 s), then one call in five as the first attempts grow
+/// (20% of 1,000): 200 retries, 1,200 requests; every second retry is denied. The count holds
+/// however the 100 calls in flight interleave, as long as the storm fits in the budget's window.
+#[test]
+fn the_storm_sends_3000_requests_without_a_budget_and_1200_with_one() {
+    let report = report();
+    let (off, on) = (&report.storm_unbounded, &report.storm);
+    assert_eq!(off.breaker.config().budget(), Budget::Off);
+    assert_eq!(on.breaker.config().budget(), Budget::DEFAULT);
+    for storm in [off, on] {
+        assert_eq!(storm.breaker.state(), State::Disabled);
+        assert_eq!(
+            storm.failed,
+            scenario::STORM_CALLS,
+            "every call failed with 503"
+        );
+        assert!(
+            storm.took < std::time::Duration::from_secs(9),
+            "the storm fits in the budget's window: {:?}",
+            storm.took
+        );
+    }
+    assert_eq!(
+        (
+            off.requests,
+            off.metrics.retries,
+            off.metrics.retries_denied
+        ),
+        (3_000, 2_000, 0)
+    );
+    assert_eq!(
+        (on.requests, on.metrics.retries, on.metrics.retries_denied),
+        (1_200, 200, 1_000)
+    );
+    // Exactly R11's bound: first attempts + max(20% of them, 10 per second x 10 s).
+    let first_attempts = scenario::STORM_CALLS;
+    assert_eq!(
+        on.requests,
+        first_attempts + (first_attempts * 20 / 100).max(10 * 10)
+    );
+}
+
+/// R12: `quote_page` (3 attempts) over an inner fn of 3 attempts: 3 requests per outer call, as
+/// the inner fn makes one attempt inside each outer attempt; 9 with `nested = "retry"`. Both
+/// nestings are in the registry with that worst case; the first one cut 15 calls to one attempt.
+#[test]
+fn nested_calls_send_3_requests_per_outer_call_or_9_with_nested_retry() {
+    let report = report();
+    let [as_written, nested_retry] = &report.nested;
+    assert_eq!(as_written.inner, Inner::AsWritten);
+    assert_eq!(as_written.per_outer_call, [3; 5]);
+    assert_eq!(nested_retry.inner, Inner::NestedRetry);
+    assert_eq!(nested_retry.per_outer_call, [9; 5]);
+    let edges: Vec<(&str, &str, u32, u64)> = breakerbox::registry()
+        .edges()
+        .filter(|e| e.outer().function().ends_with("::quote_page"))
+        .map(|e| {
+            (
+                e.outer().breaker().name(),
+                e.inner().breaker().name(),
+                e.worst_case(),
+                e.suppressed(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        edges,
+        [
+            ("pages.quote_page", "quotes.inner", 3, 15),
+            ("pages.quote_page", "quotes.inner_retrying", 9, 0),
+        ]
+    );
+    let m = breakerbox::registry()
+        .get("quotes.inner")
+        .unwrap()
+        .metrics();
+    assert_eq!((m.admitted, m.retries, m.nested_single), (15, 0, 15));
+    let table = breakerbox::registry().to_string();
+    assert!(
+        table.contains("quote_page -> demo::scenario::quote_inner_retrying"),
+        "{table}"
+    );
 }

@@ -141,6 +141,29 @@ async fn scripted(script: Script, calls: &AtomicU64) -> Result<(), Error> {
     }
 }
 
+#[circuit_breaker(
+    name = "metrics.budgeted",
+    threshold = 1_000,
+    attempts = 2,
+    retry = "per_call",
+    backoff = "10ms",
+    jitter = false
+)]
+async fn budgeted() -> Result<(), Error> {
+    Err(Error::Down)
+}
+
+#[circuit_breaker(
+    name = "metrics.outer",
+    threshold = 1_000,
+    attempts = 2,
+    retry = "per_call",
+    backoff = "10ms"
+)]
+async fn outer() -> Result<(), Error> {
+    budgeted().await
+}
+
 #[tokio::test(start_paused = true)]
 async fn counters_and_gauge_after_a_scripted_sequence() {
     let recording: &'static Recording = Box::leak(Box::default());
@@ -181,6 +204,9 @@ async fn counters_and_gauge_after_a_scripted_sequence() {
         ("breaker_timeouts_total", 2),
         ("breaker_late_total", 0),
         ("breaker_retries_total", 2),
+        ("breaker_retries_denied_total", 0),
+        ("breaker_nested_single_total", 0),
+        ("breaker_cancelled_total", 0),
     ];
     for (metric, value) in expected {
         assert_eq!(recording.counter(metric, name), value, "{metric}");
@@ -210,4 +236,22 @@ async fn counters_and_gauge_after_a_scripted_sequence() {
         1
     );
     assert_eq!(recording.gauge("breaker_state", "metrics.runtime"), 4.0);
+
+    // The retry budget (R11): the floor grants 100 retries in 10 s, so of 150 failing calls made
+    // one after another, the last 50 are denied theirs. Nested in a retrying fn (R12), each of 2
+    // more calls makes one attempt, where it would have retried.
+    for _ in 0..150 {
+        assert_eq!(budgeted().await, Err(Error::Down));
+    }
+    assert_eq!(outer().await, Err(Error::Down));
+    registry().export_metrics();
+    let name = "metrics.budgeted";
+    for (metric, value) in [
+        ("breaker_admitted_total", 152),
+        ("breaker_retries_total", 100),
+        ("breaker_retries_denied_total", 50),
+        ("breaker_nested_single_total", 2),
+    ] {
+        assert_eq!(recording.counter(metric, name), value, "{metric}");
+    }
 }

@@ -1,7 +1,9 @@
 //! The `tracing` output is part of the API: transition events (target `breakerbox`, WARN when a
-//! breaker opens, INFO otherwise, fields `breaker`, `from`, `to`, `reason`) and one DEBUG span per
-//! attempt (`breaker.attempt`, fields `breaker`, `attempt`, `attempts`). Checked with a capturing
-//! subscriber.
+//! breaker opens, INFO otherwise, fields `breaker`, `from`, `to`, `reason`), one DEBUG span per
+//! attempt (`breaker.attempt`, fields `breaker`, `attempt`, `attempts`), and two DEBUG events: a
+//! retry the budget denied (fields `breaker`, `retries`, `first_attempts`, `allowed`,
+//! `budget_percent`) and a nesting recorded (fields `outer`, `inner`, `worst_case`). Checked with a
+//! capturing subscriber.
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -189,4 +191,94 @@ fn async_attempts_run_inside_their_span() {
     // The first attempt yields once: its span (id 1) is entered on both of its polls; the second
     // attempt's span (id 2) once.
     assert_eq!(*capture.entered.lock().unwrap(), [1, 1, 2]);
+}
+
+#[circuit_breaker(
+    name = "traced_budget",
+    threshold = 1000,
+    attempts = 2,
+    retry = "per_call",
+    backoff = "10ms"
+)]
+async fn traced_budget() -> Result<(), Down> {
+    Err(Down)
+}
+
+#[circuit_breaker(
+    name = "traced_outer",
+    threshold = 1000,
+    attempts = 2,
+    retry = "per_call",
+    backoff = "10ms"
+)]
+async fn traced_outer() -> Result<(), Down> {
+    traced_budget().await
+}
+
+/// A retry the budget denies says why at DEBUG (R11); a nesting is announced once at DEBUG, when
+/// first recorded (R12).
+#[test]
+fn a_denied_retry_and_a_new_nesting_are_traced_at_debug() {
+    let capture = Capture::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(capture.clone(), || {
+        runtime.block_on(async {
+            // The floor: 100 retries in 10 s; the 101st call's retry is denied.
+            for _ in 0..101 {
+                let _ = traced_budget().await;
+            }
+            let _ = traced_outer().await;
+            let _ = traced_outer().await;
+        });
+    });
+    let seen = capture.seen.lock().unwrap().clone();
+    let events: Vec<&Captured> = seen
+        .iter()
+        .filter(|c| c.kind == "event" && c.level == Level::DEBUG)
+        .collect();
+    let [denied, nested] = events[..] else {
+        panic!("two DEBUG events: {events:#?}");
+    };
+    assert_eq!(denied.target, "breakerbox");
+    assert_eq!(
+        (
+            denied.field("breaker"),
+            denied.field("retries"),
+            denied.field("first_attempts"),
+            denied.field("allowed"),
+            denied.field("budget_percent"),
+        ),
+        (
+            Some("traced_budget"),
+            Some("100"),
+            Some("101"),
+            Some("100"),
+            Some("20")
+        )
+    );
+    assert_eq!(
+        denied.field("message"),
+        Some(
+            "retry denied by the retry budget: 100 retries in the last 10s already, of 100 \
+             allowed (20% of 101 first attempts, or 10 per second)"
+        )
+    );
+    assert_eq!(nested.target, "breakerbox");
+    assert!(
+        nested
+            .field("outer")
+            .is_some_and(|f| f.ends_with("::traced_outer")),
+        "{nested:?}"
+    );
+    assert!(
+        nested
+            .field("inner")
+            .is_some_and(|f| f.ends_with("::traced_budget")),
+        "{nested:?}"
+    );
+    assert_eq!(nested.field("worst_case"), Some("2"));
 }

@@ -26,9 +26,21 @@ macro_rules! __breaker_register {
     };
 }
 
+/// Starts a call of a retrying annotated fn at its registered call site (R12 names it in nesting
+/// edges). A macro, like [`register`], so that a facade the compiler cannot find is reported once,
+/// on the import, and not again for the call site the unexpanded `register!` did not declare.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __breaker_call_at {
+    ($site:ident) => {
+        $crate::__private::Call::at(&$site)
+    };
+}
+
+pub use crate::__breaker_call_at as call_at;
 pub use crate::registry::{BREAKERS, CALL_SITES};
 /// The retry driver the expansion runs a call with: not part of the public API.
-pub use crate::retry::{Call, Next};
+pub use crate::retry::{AttemptScope, Call, Next};
 pub use crate::{
     Backoff, Breaker, Budget, CallPolicy, CallSite, Config, Granularity, Nested, Permit, Rejected,
     Reset, TimedOut, Verdict, Window,
@@ -163,26 +175,27 @@ pub trait RetryArg: Clone {}
 
 impl<T: Clone> RetryArg for T {}
 
-/// Runs one async attempt inside its span, if there is one. Naming the fn's return type `R` here
-/// gives the attempt's `async` block its output type, so `?` and `return` in the body infer as they
-/// do in the fn.
+/// Runs one async attempt inside its span, if there is one, and in the nesting scope of its call
+/// when the call retries (R12). Naming the fn's return type `R` here gives the attempt's `async`
+/// block its output type, so `?` and `return` in the body infer as they do in the fn.
 #[inline(always)]
-pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: Option<tracing::Span>) -> Attempt<F> {
+pub fn attempt<R, F: Future<Output = R>>(attempt: F, scope: AttemptScope) -> Attempt<F> {
     Attempt {
         inner: attempt,
-        span,
+        scope,
     }
 }
 
 pin_project_lite::pin_project! {
-    /// An attempt's future, entered into its `tracing` span on every poll when DEBUG is on. Unlike
-    /// `tracing::Instrumented`, it holds no span at all when DEBUG is off, which keeps the common
-    /// case as small and cheap as the bare future.
+    /// An attempt's future, entered into its `tracing` span on every poll when DEBUG is on, and
+    /// into its call's nesting scope when the call retries. Unlike `tracing::Instrumented`, it
+    /// holds no span at all when DEBUG is off, which keeps the common case as small and cheap as
+    /// the bare future.
     #[derive(Debug)]
     pub struct Attempt<F> {
         #[pin]
         inner: F,
-        span: Option<tracing::Span>,
+        scope: AttemptScope,
     }
 }
 
@@ -197,27 +210,24 @@ impl<F: Future> Future for Attempt<F> {
         let this = self.project();
         // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
         // permit, dropped on the way, records a failure rather than a cancellation (R3).
-        match this.span {
-            Some(span) => {
-                let _entered = span.enter();
-                crate::circuit::guarded(|| this.inner.poll(cx))
-            }
-            None => crate::circuit::guarded(|| this.inner.poll(cx)),
-        }
+        this.scope
+            .run(|| crate::circuit::guarded(|| this.inner.poll(cx)))
     }
 }
 
-/// Runs one blocking attempt inside its span; see [`attempt`].
+/// Runs one blocking attempt inside its span and scope; see [`attempt`].
 #[inline(always)]
-pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::Span>) -> R {
-    let _entered = span.as_ref().map(tracing::Span::enter);
-    crate::circuit::guarded(attempt)
+pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, scope: &AttemptScope) -> R {
+    scope.run(|| crate::circuit::guarded(attempt))
 }
 
 /// Admits a call that makes one attempt. With [`admit_attempt`], the only places the generated
 /// code needs `E: From<Rejected>`, so a missing impl is reported once (DESIGN rule 10).
+///
+/// Such a call opens no nesting scope; inside one, it is recorded as nested (R12).
 #[inline(always)]
 pub fn admit<E: HoldsRejection>(breaker: &Breaker) -> Result<Permit<'_>, E> {
+    crate::retry::start_single(breaker);
     match breaker.try_acquire() {
         Ok(permit) => Ok(permit.driven()),
         Err(rejected) => Err(rejected.into()),
@@ -254,10 +264,10 @@ pub fn settle_timeout_single<T, E: HoldsTimeout>(
     Err(TimedOut::new(after).into())
 }
 
-/// The span of the only attempt of a call.
+/// The span of the only attempt of a call; such a call opens no nesting scope.
 #[inline(always)]
-pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> Option<tracing::Span> {
-    crate::retry::attempt_span(breaker, 1, policy)
+pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> AttemptScope {
+    crate::retry::attempt_scope(breaker, 1, policy.attempts(), None)
 }
 
 /// The argument for the attempt now running: a clone for every attempt but the last, which gets

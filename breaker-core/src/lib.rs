@@ -3,7 +3,8 @@
 //!
 //! Most programs use it through the `breakerbox` crate's `#[circuit_breaker]` attribute; everything the
 //! attribute expresses is also reachable here by hand: [`Config`] and [`Breaker::try_acquire`] for a
-//! breaker, [`CallPolicy::run`] for retry under a breaker.
+//! breaker, [`CallPolicy::run`] for retry under a breaker, [`CallSite::run`] for retry under a
+//! breaker by a named call site (which nesting edges can name).
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -14,7 +15,8 @@
 
 // The parts, each arrow pointing down only: `circuit` (the breaker: its state cell and permits)
 // asks `policy` (when to open) and announces through `events`; `retry` drives calls through
-// `circuit`; `registry` lists breakers and their call sites. `config`, `limits`, `clock`,
+// `circuit` under the breaker's retry budget and the nesting scope; `registry` lists breakers,
+// their call sites and the nestings seen between them. `config`, `limits`, `clock`,
 // `generation`, `metrics` and the small value types sit under all of them.
 mod circuit;
 mod clock;
@@ -51,12 +53,14 @@ pub use crate::reason::Reason;
 pub use crate::registry::state_gauge;
 #[cfg(not(loom))]
 pub use crate::registry::{
-    BreakerSnapshot, CallSite, DuplicateName, DuplicateNames, Registry, RestoreError,
+    BreakerSnapshot, CallSite, DuplicateName, DuplicateNames, NestingEdge, Registry, RestoreError,
     SNAPSHOT_FORMAT, Snapshot, registry,
 };
 pub use crate::retry::{
     Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, Nested, jitter,
 };
+#[cfg(not(loom))]
+pub use crate::retry::{EnteredScope, InScope, NestingScope, in_scope};
 pub use crate::state::State;
 pub use crate::verdict::Verdict;
 

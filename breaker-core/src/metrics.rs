@@ -48,6 +48,12 @@ pub struct Metrics {
     pub late: u64,
     /// Attempts beyond the first of a call.
     pub retries: u64,
+    /// Retries the breaker's retry budget did not allow (R11): the call returned its last error at
+    /// once, without waiting.
+    pub retries_denied: u64,
+    /// Calls that made a single attempt because they ran inside an attempt of another retrying call
+    /// (R12), counted when that attempt failed in a way that would otherwise have been retried.
+    pub nested_single: u64,
     /// Admitted calls dropped before their outcome was recorded (a cancelled future, a call
     /// dropped while another panic unwinds): nothing recorded, a half-open slot given back.
     pub cancelled: u64,
@@ -81,6 +87,8 @@ pub(crate) struct Counters {
     timeouts: AtomicU64,
     late: AtomicU64,
     retries: AtomicU64,
+    retries_denied: AtomicU64,
+    nested_single: AtomicU64,
     cancelled: AtomicU64,
     /// The raw counts at the last reset; snapshots report the counts since.
     baseline: Mutex<Metrics>,
@@ -118,6 +126,8 @@ impl Counters {
                 timeouts: AtomicU64::new(0),
                 late: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
+                retries_denied: AtomicU64::new(0),
+                nested_single: AtomicU64::new(0),
                 cancelled: AtomicU64::new(0),
                 baseline: Mutex::new(ZERO),
             }
@@ -171,6 +181,25 @@ impl Counters {
         bump(&self.cancelled);
     }
 
+    #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
+    pub(crate) fn retry_denied(&self) {
+        bump(&self.retries_denied);
+    }
+
+    #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
+    pub(crate) fn nested_single(&self) {
+        bump(&self.nested_single);
+    }
+
+    /// Successes since the breaker was built, reset or not: what the retry budget counts first
+    /// attempts from.
+    #[cfg_attr(loom, allow(dead_code))] // used by the retry budget, which loom leaves out
+    pub(crate) fn successes_since_start(&self) -> u64 {
+        self.slots.iter().fold(0u64, |sum, slot| {
+            sum.wrapping_add(slot.successes.load(Ordering::Relaxed))
+        })
+    }
+
     /// The counts since the last [`reset`](Counters::reset).
     pub(crate) fn snapshot(&self) -> Metrics {
         // Read under the baseline's lock, so a reset cannot fall between the two readings.
@@ -185,6 +214,8 @@ impl Counters {
             timeouts: raw.timeouts.saturating_sub(base.timeouts),
             late: raw.late.saturating_sub(base.late),
             retries: raw.retries.saturating_sub(base.retries),
+            retries_denied: raw.retries_denied.saturating_sub(base.retries_denied),
+            nested_single: raw.nested_single.saturating_sub(base.nested_single),
             cancelled: raw.cancelled.saturating_sub(base.cancelled),
             ..ZERO
         }
@@ -218,6 +249,8 @@ impl Counters {
             timeouts: self.timeouts.load(Ordering::Relaxed),
             late: self.late.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
+            retries_denied: self.retries_denied.load(Ordering::Relaxed),
+            nested_single: self.nested_single.load(Ordering::Relaxed),
             cancelled: self.cancelled.load(Ordering::Relaxed),
             ..ZERO
         }
@@ -233,6 +266,8 @@ const ZERO: Metrics = Metrics {
     timeouts: 0,
     late: 0,
     retries: 0,
+    retries_denied: 0,
+    nested_single: 0,
     cancelled: 0,
     consecutive_failures: 0,
     window_calls: 0,

@@ -302,7 +302,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let new_call = if single {
         TokenStream::new()
     } else {
-        quote!(let #call = &mut #p::Call::new(#breaker, &__POLICY);)
+        quote!(let #call = &mut #p::call_at!(__CALL_SITE);)
     };
     let import = facade_import(&cb.krate);
     quote! {

@@ -2,7 +2,7 @@
 //!
 //! | route                              | answers                                           |
 //! |------------------------------------|---------------------------------------------------|
-//! | `GET  /breakers`                   | every breaker, sorted by name                     |
+//! | `GET  /breakers`                   | every breaker, sorted by name, with its nestings  |
 //! | `GET  /breakers/{name}`            | one breaker                                       |
 //! | `POST /breakers/{name}/force-open` | opens it until reset; answers the breaker after   |
 //! | `POST /breakers/{name}/disable`    | lets every call through until reset; same         |
@@ -67,7 +67,8 @@ fn find(name: &str) -> Result<&'static Breaker, (StatusCode, Json<Value>)> {
     })
 }
 
-/// One breaker: name, state, time left open, configuration, counts and the fns calling through it.
+/// One breaker: name, state, time left open, configuration, counts and the fns calling through it,
+/// each with the annotated fns seen running inside its attempts (R12).
 pub fn breaker_json(breaker: &Breaker) -> Value {
     let m = breaker.metrics();
     json!({
@@ -85,6 +86,8 @@ pub fn breaker_json(breaker: &Breaker) -> Value {
             "late": m.late,
             "retries": m.retries,
             "cancelled": m.cancelled,
+            "retries_denied": m.retries_denied,
+            "nested_single": m.nested_single,
             "consecutive_failures": m.consecutive_failures,
             "window_calls": m.window_calls,
             "window_failures": m.window_failures,
@@ -140,6 +143,18 @@ fn call_site_json(site: &CallSite) -> Value {
         // With one attempt there is nothing to count twice: no granularity.
         "retry": (policy.attempts() > 1).then(|| policy.granularity().as_str()),
         "timeout_ms": policy.timeout().map(millis),
+        // The annotated fns seen running inside this fn's attempts, and the most requests each
+        // sends per call of this one.
+        "nested": breakerbox::registry()
+            .edges()
+            .filter(|edge| edge.outer().function() == site.function()
+                && edge.outer().location() == site.location())
+            .map(|edge| json!({
+                "function": edge.inner().function(),
+                "worst_case": edge.worst_case(),
+                "retries_suppressed": edge.suppressed(),
+            }))
+            .collect::<Vec<_>>(),
     })
 }
 

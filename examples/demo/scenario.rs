@@ -1,5 +1,7 @@
 //! The demo's scenario: a local HTTP service that follows a scripted outage, and a client that
-//! calls it through two `#[circuit_breaker]` fns identical but for `retry`.
+//! calls it through two `#[circuit_breaker]` fns identical but for `retry`. Then two bounds beyond
+//! one call: a storm of concurrent calls against the failing service with and without a retry
+//! budget (R11), and an annotated fn calling another, with and without `nested = "retry"` (R12).
 //!
 //! `examples/demo.rs` prints what [`run`] returns; `tests/demo.rs` runs the same fn and checks its
 //! counts against the runtime rules, so the numbers the demo shows are the numbers the test pins.
@@ -11,6 +13,12 @@
 //! (250 ms), a slow answer (5 s) is far beyond it, and the rejected calls of a phase take
 //! microseconds against a 500 ms open period. Before each phase the client waits until any open
 //! period is over, so every phase after the first starts with a half-open probe.
+//!
+//! The storm's counts do not depend on timing either, although its calls run 100 at a time: each
+//! call's failing first attempt is counted by the budget right before the budget decides its retry,
+//! so however the calls interleave, the retries granted end at the budget's allowance for the
+//! first attempts made, as long as the storm fits in the budget's 10 s window (it takes well under
+//! a second).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -22,7 +30,10 @@ use axum::body::Bytes;
 use axum::extract::State as Shared;
 use axum::http::{StatusCode, Uri};
 use axum::routing::get;
-use breakerbox::{Breaker, Events, Rejected, TimedOut, Transition, circuit_breaker};
+use breakerbox::{
+    Breaker, Budget, CallPolicy, CallSite, Config, Events, Granularity, Metrics, Nested, Rejected,
+    TimedOut, Transition, Verdict, circuit_breaker, shared_breaker,
+};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -233,6 +244,132 @@ pub async fn quote_per_call(client: &HttpClient, uri: &Uri) -> Result<String, Qu
     get_quote(client, uri).await
 }
 
+// ---- beyond one call: the storm and the nesting ----
+
+/// The storm's breaker under the default retry budget (20%, at least 10 retries a second).
+pub const STORM: &str = "quotes.storm";
+/// The storm's breaker without a budget.
+pub const STORM_UNBOUNDED: &str = "quotes.storm.unbounded";
+
+/// Calls in the storm, and how many are in flight at once.
+pub const STORM_CALLS: u32 = 1_000;
+/// Calls of the storm in flight at once: it runs in waves of this many.
+pub const STORM_IN_FLIGHT: u32 = 100;
+
+/// A quote, under the default retry budget. Its breaker is switched off during the storm, so the
+/// budget is all that bounds the retries.
+#[circuit_breaker(
+    name = "quotes.storm",
+    attempts = 3,
+    retry = "per_call",
+    backoff = "10ms",
+    jitter = false
+)]
+pub async fn storm_quote(client: &HttpClient, uri: &Uri) -> Result<String, QuoteError> {
+    get_quote(client, uri).await
+}
+
+/// The storm's breaker without a budget, built by hand (the attribute's `budget = "off"` would
+/// say the same on `storm_quote_unbounded`).
+static STORM_UNBOUNDED_BREAKER: Breaker = Breaker::new(
+    match Config::builder(STORM_UNBOUNDED).budget(Budget::Off).build() {
+        Ok(config) => config,
+        Err(_) => panic!("a valid configuration"),
+    },
+);
+
+/// The same quote without a retry budget.
+#[circuit_breaker(
+    shared = STORM_UNBOUNDED_BREAKER,
+    attempts = 3,
+    retry = "per_call",
+    backoff = "10ms",
+    jitter = false
+)]
+pub async fn storm_quote_unbounded(client: &HttpClient, uri: &Uri) -> Result<String, QuoteError> {
+    get_quote(client, uri).await
+}
+
+/// Which inner fn the outer one calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inner {
+    /// `quote_inner`: 3 attempts, the default nesting (a single attempt inside a retrying call).
+    AsWritten,
+    /// `quote_inner_retrying`: 3 attempts, `nested = "retry"`.
+    NestedRetry,
+}
+
+/// Outer calls the nested phase makes through each inner fn.
+pub const NESTED_CALLS: u32 = 5;
+
+/// A page that needs a quote: 3 attempts of its own around the inner fn's.
+#[circuit_breaker(
+    name = "pages.quote_page",
+    threshold = 100,
+    attempts = 3,
+    retry = "per_call",
+    backoff = "10ms",
+    jitter = false
+)]
+pub async fn quote_page(
+    client: &HttpClient,
+    uri: &Uri,
+    inner: Inner,
+) -> Result<String, QuoteError> {
+    match inner {
+        Inner::AsWritten => quote_inner(client, uri).await,
+        Inner::NestedRetry => quote_inner_retrying(client, uri).await,
+    }
+}
+
+/// A quote of 3 attempts; inside another retrying fn's attempt it makes one (R12).
+#[circuit_breaker(
+    name = "quotes.inner",
+    threshold = 100,
+    attempts = 3,
+    retry = "per_call",
+    backoff = "10ms",
+    jitter = false
+)]
+pub async fn quote_inner(client: &HttpClient, uri: &Uri) -> Result<String, QuoteError> {
+    get_quote(client, uri).await
+}
+
+/// The breaker of `quote_inner_retrying`.
+#[shared_breaker(name = "quotes.inner_retrying", threshold = 100)]
+static INNER_RETRYING: Breaker;
+
+/// The policy of `quote_inner_retrying`: `quote_inner`'s, and `nested = "retry"`.
+const NESTED_RETRY: CallPolicy = match CallPolicy::builder()
+    .attempts(3)
+    .retry(Granularity::PerCall)
+    .backoff(breakerbox::Backoff::Fixed(Duration::from_millis(10)))
+    .jitter(false)
+    .nested(Nested::Retry)
+    .build()
+{
+    Ok(policy) => policy,
+    Err(_) => panic!("a valid policy"),
+};
+
+/// Its call site, named in the registry's nesting edges.
+static INNER_RETRYING_SITE: CallSite = CallSite::new(
+    concat!(module_path!(), "::quote_inner_retrying"),
+    file!(),
+    line!(),
+    NESTED_RETRY,
+    &INNER_RETRYING,
+);
+
+/// `quote_inner` with `nested = "retry"`: it keeps its 3 attempts inside another retrying fn.
+/// Written with the programmatic API ([`CallSite::run`]); with the attribute it is
+/// `#[circuit_breaker(attempts = 3, retry = "per_call", nested = "retry", ..)]`.
+pub async fn quote_inner_retrying(client: &HttpClient, uri: &Uri) -> Result<String, QuoteError> {
+    INNER_RETRYING_SITE
+        .run(Verdict::transient, || get_quote(client, uri))
+        .await
+}
+
 // ---- the driver ----
 
 /// How one call ended.
@@ -343,6 +480,30 @@ impl Run {
     }
 }
 
+/// The storm through one breaker.
+#[derive(Debug)]
+pub struct Storm {
+    /// The breaker the calls went through.
+    pub breaker: &'static Breaker,
+    /// Requests that reached the service.
+    pub requests: u32,
+    /// Calls that ended with the service's error (all of them: it is down).
+    pub failed: u32,
+    /// The breaker's counts after the storm.
+    pub metrics: Metrics,
+    /// How long the storm took.
+    pub took: Duration,
+}
+
+/// The nested phase through one inner fn.
+#[derive(Debug)]
+pub struct Nesting {
+    /// Which inner fn the outer one called.
+    pub inner: Inner,
+    /// Requests each outer call sent.
+    pub per_outer_call: Vec<u32>,
+}
+
 /// Everything the scenario observed.
 #[derive(Debug)]
 pub struct Report {
@@ -350,6 +511,12 @@ pub struct Report {
     pub per_attempt: Run,
     /// The `per_call` run.
     pub per_call: Run,
+    /// The storm without a retry budget.
+    pub storm_unbounded: Storm,
+    /// The storm under the default retry budget.
+    pub storm: Storm,
+    /// The outer fn over the inner fn as written, then over the one with `nested = "retry"`.
+    pub nested: [Nesting; 2],
     /// How long it all took.
     pub took: Duration,
 }
@@ -362,7 +529,8 @@ enum Via {
 }
 
 /// Plays [`SCRIPT`] once through each breaker: first `per_attempt`, then `per_call`, each against
-/// a fresh service.
+/// a fresh service; then the storm, without and with a budget, and the nested phase, each
+/// against a fresh service that is down.
 ///
 /// # Errors
 ///
@@ -394,10 +562,91 @@ pub async fn run(waits: Waits) -> std::io::Result<Report> {
         waits,
     )
     .await?;
+    let storm_unbounded = storm(
+        registry.get(STORM_UNBOUNDED).expect("declared above"),
+        &client,
+    )
+    .await?;
+    let storm = storm(registry.get(STORM).expect("declared above"), &client).await?;
+    let nested = [
+        nesting(Inner::AsWritten, &client).await?,
+        nesting(Inner::NestedRetry, &client).await?,
+    ];
     Ok(Report {
         per_attempt,
         per_call,
+        storm_unbounded,
+        storm,
+        nested,
         took: start.elapsed(),
+    })
+}
+
+/// A service that is down, and the URI of its quote.
+async fn failing_service() -> std::io::Result<(Service, Uri)> {
+    let service = Service::start().await?;
+    service.set_phase(Phase::Failing);
+    let uri: Uri = format!("http://{}/quote", service.addr)
+        .parse()
+        .expect("a socket address makes a valid URI");
+    Ok((service, uri))
+}
+
+/// [`STORM_CALLS`] calls through `breaker`'s fn against a service that is down, in waves of
+/// [`STORM_IN_FLIGHT`] concurrent calls. The breaker is switched off first: it would open after
+/// a few failures and answer the rest itself, and the storm is about what the budget does alone.
+async fn storm(breaker: &'static Breaker, client: &HttpClient) -> std::io::Result<Storm> {
+    let (service, uri) = failing_service().await?;
+    breaker.disable();
+    let budgeted = breaker.name() == STORM;
+    let start = Instant::now();
+    let mut failed = 0;
+    for _ in 0..STORM_CALLS / STORM_IN_FLIGHT {
+        let mut wave = tokio::task::JoinSet::new();
+        for _ in 0..STORM_IN_FLIGHT {
+            let (client, uri) = (client.clone(), uri.clone());
+            wave.spawn(async move {
+                if budgeted {
+                    storm_quote(&client, &uri).await
+                } else {
+                    storm_quote_unbounded(&client, &uri).await
+                }
+            });
+        }
+        while let Some(call) = wave.join_next().await {
+            let result = call.expect("a storm call does not panic");
+            if Outcome::of(&result) == Outcome::Status(503) {
+                failed += 1;
+            }
+        }
+    }
+    Ok(Storm {
+        breaker,
+        requests: service.requests(),
+        failed,
+        metrics: breaker.metrics(),
+        took: start.elapsed(),
+    })
+}
+
+/// [`NESTED_CALLS`] calls of the outer fn over `inner`, one after another, against a service that
+/// is down.
+async fn nesting(inner: Inner, client: &HttpClient) -> std::io::Result<Nesting> {
+    let (service, uri) = failing_service().await?;
+    let mut per_outer_call = Vec::new();
+    for _ in 0..NESTED_CALLS {
+        let before = service.requests();
+        let result = quote_page(client, &uri, inner).await;
+        assert_eq!(
+            Outcome::of(&result),
+            Outcome::Status(503),
+            "the service is down"
+        );
+        per_outer_call.push(service.requests() - before);
+    }
+    Ok(Nesting {
+        inner,
+        per_outer_call,
     })
 }
 

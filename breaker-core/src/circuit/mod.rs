@@ -53,6 +53,9 @@ pub struct Breaker {
     counters: Counters,
     #[cfg(not(loom))]
     pub(crate) sites: std::sync::OnceLock<Box<[crate::CallSite]>>,
+    /// The retry budget every call on this breaker shares (R11).
+    #[cfg(not(loom))]
+    budget: crate::retry::RetryBudget,
 }
 
 impl Breaker {
@@ -67,6 +70,8 @@ impl Breaker {
                 counters: Counters::new(),
                 #[cfg(not(loom))]
                 sites: std::sync::OnceLock::new(),
+                #[cfg(not(loom))]
+                budget: crate::retry::RetryBudget::new(),
                 config,
             }
         }
@@ -562,6 +567,12 @@ impl Breaker {
     fn reject(&self, retry_after: Option<Duration>) -> Rejected {
         self.counters.rejected();
         Rejected::new(self.name.clone(), retry_after)
+    }
+
+    /// The retry budget its calls share, and the counts it reads and adds to (R11, R12).
+    #[cfg(not(loom))]
+    pub(crate) fn budget(&self) -> (&crate::retry::RetryBudget, &Counters) {
+        (&self.budget, &self.counters)
     }
 
     /// The generation of the current state; a test hook for models that count transitions.

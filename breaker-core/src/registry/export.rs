@@ -10,6 +10,8 @@
 //! | `breaker_timeouts_total`    | counter | attempts that missed their `timeout`            |
 //! | `breaker_late_total`        | counter | outcomes dropped as late (R5)                   |
 //! | `breaker_retries_total`     | counter | attempts beyond the first                       |
+//! | `breaker_retries_denied_total` | counter | retries the retry budget did not allow (R11) |
+//! | `breaker_nested_single_total`  | counter | calls cut to one attempt by nesting, that would have retried (R12) |
 //! | `breaker_cancelled_total`   | counter | admitted calls dropped before their outcome     |
 //! | `breaker_state`             | gauge   | 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled |
 //!
@@ -53,6 +55,8 @@ fn export(breaker: &'static Breaker) {
         ("breaker_timeouts_total", m.timeouts),
         ("breaker_late_total", m.late),
         ("breaker_retries_total", m.retries),
+        ("breaker_retries_denied_total", m.retries_denied),
+        ("breaker_nested_single_total", m.nested_single),
         ("breaker_cancelled_total", m.cancelled),
     ] {
         metrics::counter!(metric, "breaker" => name).absolute(value);

@@ -18,13 +18,16 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use crate::config::{Location, TripPolicy};
+use crate::config::{Budget, Location, TripPolicy};
 mod duplicate;
+mod edges;
 #[cfg(feature = "metrics")]
 mod export;
 mod snapshot;
 
 pub use self::duplicate::{DuplicateName, DuplicateNames};
+pub use self::edges::NestingEdge;
+pub(crate) use self::edges::observe as observe_edge;
 #[cfg(feature = "metrics")]
 pub use self::export::state_gauge;
 pub use self::snapshot::{BreakerSnapshot, RestoreError, SNAPSHOT_FORMAT, Snapshot};
@@ -55,6 +58,30 @@ pub struct CallSite {
 impl CallSite {
     #[doc(hidden)]
     pub const fn __new(
+        function: &'static str,
+        file: &'static str,
+        line: u32,
+        policy: CallPolicy,
+        breaker: &'static Breaker,
+    ) -> CallSite {
+        CallSite::new(function, file, line, policy, breaker)
+    }
+
+    /// A call site for calls made by hand ([`CallSite::run`], [`CallSite::run_blocking`]), so
+    /// that the nestings it takes part in are recorded under its name (R12). `const`, so it can
+    /// initialise a `static`, which those methods need.
+    ///
+    /// It is not listed in [`Breaker::call_sites`], which lists annotated fns.
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, CallPolicy, CallSite, Config};
+    ///
+    /// static SEARCH: Breaker = Breaker::new(Config::new("search"));
+    /// static QUERY: CallSite =
+    ///     CallSite::new("my_app::query", file!(), line!(), CallPolicy::SINGLE, &SEARCH);
+    /// assert_eq!(QUERY.function(), "my_app::query");
+    /// ```
+    pub const fn new(
         function: &'static str,
         file: &'static str,
         line: u32,
@@ -353,10 +380,21 @@ impl fmt::Debug for Registry {
     }
 }
 
-/// A table: name, state, failures (or failure rate), rejected calls, time left open.
+/// A table: name, state, failures (or failure rate), rejected calls, retries the budget denied
+/// (`-` without a budget), time left open; then, when a nesting has been observed, one line per
+/// edge with its worst case per outer call and the retries it suppressed.
+///
+/// ```text
+/// BREAKER     STATE   FAILURES      REJECTED  RETRIES DENIED  OPEN FOR
+/// app::page   closed  0/5 in a row         0               0  -
+/// app::price  open    -                    4              12  28.7s
+///
+/// NESTED CALLS (outer -> inner)  WORST CASE PER OUTER CALL  RETRIES SUPPRESSED
+/// app::page -> app::price                       3 requests                   2
+/// ```
 impl fmt::Display for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: Vec<[String; 5]> = self
+        let rows: Vec<[String; 6]> = self
             .all()
             .iter()
             .map(|b| {
@@ -379,31 +417,84 @@ impl fmt::Display for Registry {
                     (State::ForcedOpen, _) => "until reset".to_owned(),
                     _ => "-".to_owned(),
                 };
+                let denied = match b.config().budget() {
+                    Budget::Off => "-".to_owned(),
+                    Budget::Percent(_) => m.retries_denied.to_string(),
+                };
                 [
                     b.name().to_owned(),
                     b.state().to_string(),
                     failures,
                     m.rejected.to_string(),
+                    denied,
                     open_for,
                 ]
             })
             .collect();
-        let header = ["BREAKER", "STATE", "FAILURES", "REJECTED", "OPEN FOR"];
+        let header = [
+            "BREAKER",
+            "STATE",
+            "FAILURES",
+            "REJECTED",
+            "RETRIES DENIED",
+            "OPEN FOR",
+        ];
         let mut widths = header.map(str::len);
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.len());
             }
         }
-        let line = |f: &mut fmt::Formatter<'_>, cells: [&str; 5]| {
-            let [a, b, c, d, e] = cells;
-            let [wa, wb, wc, wd, _] = widths;
-            writeln!(f, "{a:<wa$}  {b:<wb$}  {c:<wc$}  {d:>wd$}  {e}")
+        let line = |f: &mut fmt::Formatter<'_>, cells: [&str; 6]| {
+            let [a, b, c, d, e, g] = cells;
+            let [wa, wb, wc, wd, we, _] = widths;
+            writeln!(f, "{a:<wa$}  {b:<wb$}  {c:<wc$}  {d:>wd$}  {e:>we$}  {g}")
         };
         line(f, header)?;
         for row in &rows {
-            line(f, [&row[0], &row[1], &row[2], &row[3], &row[4]])?;
+            line(f, [&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]])?;
         }
-        Ok(())
+        edges_table(self, f)
     }
+}
+
+/// The edges part of the table, when there are edges.
+fn edges_table(registry: &Registry, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let rows: Vec<[String; 3]> = registry
+        .edges()
+        .map(|e| {
+            let noun = if e.worst_case() == 1 {
+                "request"
+            } else {
+                "requests"
+            };
+            [
+                format!("{} -> {}", e.outer().function(), e.inner().function()),
+                format!("{} {noun}", e.worst_case()),
+                e.suppressed().to_string(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let header = [
+        "NESTED CALLS (outer -> inner)",
+        "WORST CASE PER OUTER CALL",
+        "RETRIES SUPPRESSED",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let [wa, wb, wc] = widths;
+    writeln!(f)?;
+    let [a, b, c] = header;
+    writeln!(f, "{a:<wa$}  {b:>wb$}  {c:>wc$}")?;
+    for [a, b, c] in &rows {
+        writeln!(f, "{a:<wa$}  {b:>wb$}  {c:>wc$}")?;
+    }
+    Ok(())
 }

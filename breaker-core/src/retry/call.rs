@@ -4,11 +4,17 @@
 //! [`CallPolicy::run_blocking`]) drive in a plain loop: `admit`, run the attempt, `settle`, sleep if
 //! told to. Keeping the loop in the caller means no boxed future, no closure that must lend its
 //! arguments to a future, and no allocation per call or per attempt.
+//!
+//! Two bounds beyond one call live here too: the retry budget of the breaker (R11, asked in
+//! `settle_error` before the wait, see [`budget`](super::budget)), and the nesting scope (R12,
+//! read once when the call starts, see [`nesting`](super::nesting)).
 
 use std::future::Future;
 use std::time::Duration;
 
-use crate::{Breaker, CallPolicy, Granularity, Permit, Rejected, TimedOut, Verdict};
+use super::budget::{self, Answer};
+use super::nesting::{self, AttemptScope, NestingScope};
+use crate::{Breaker, CallPolicy, CallSite, Granularity, Permit, Rejected, TimedOut, Verdict};
 
 /// What to do after an attempt.
 #[derive(Debug)]
@@ -29,23 +35,47 @@ pub enum Next<T, E> {
 ///
 /// Dropping it mid-call (a cancelled future, a panic unwinding) drops the permit it holds, which
 /// gives a half-open slot back or, for a panic from inside the attempt, records a failure.
+///
+/// A call that starts inside an attempt of another retrying call (on the same thread, in the same
+/// task) makes a single attempt unless its policy says [`Nested::Retry`](crate::Nested::Retry)
+/// (R12); a call that may retry opens such a scope around each of its attempts
+/// ([`Call::span`]).
 #[derive(Debug)]
 pub struct Call<'b> {
     breaker: &'b Breaker,
     policy: &'b CallPolicy,
+    /// The fn making the call: what nesting edges name (a placeholder when not known).
+    site: &'static CallSite,
     /// Attempts started so far.
     attempt: u32,
+    /// Attempts this call may make: its policy's, or 1 nested (R12).
+    attempts: u32,
     /// The admission of the attempt running or about to run.
     permit: Option<Permit<'b>>,
 }
 
 impl<'b> Call<'b> {
-    /// Starts a call.
+    /// Starts a call under `breaker` with `policy`. Nested in another call's attempt it follows
+    /// R12, but no nesting edge names it: see [`Call::at`].
+    #[inline]
     pub fn new(breaker: &'b Breaker, policy: &'b CallPolicy) -> Call<'b> {
+        Call::start(breaker, policy, None)
+    }
+
+    #[inline(always)]
+    fn start(
+        breaker: &'b Breaker,
+        policy: &'b CallPolicy,
+        site: Option<&'static CallSite>,
+    ) -> Call<'b> {
+        let site = nesting::site(site);
+        let attempts = nesting::start(site, policy);
         Call {
             breaker,
             policy,
+            site,
             attempt: 0,
+            attempts,
             permit: None,
         }
     }
@@ -86,13 +116,28 @@ impl<'b> Call<'b> {
         self.attempt
     }
 
+    /// The attempts this call may make: its policy's, or 1 when it runs nested inside another
+    /// retrying call's attempt and its policy says [`Nested::Single`](crate::Nested::Single).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// Whether the attempt now running is the call's last, whatever its outcome: the generated code
     /// hands it the original arguments instead of clones.
     #[inline]
     pub fn is_last(&self) -> bool {
-        self.attempt >= self.policy.attempts()
-            || (self.policy.granularity() == Granularity::PerCall
-                && self.permit.as_ref().is_some_and(Permit::is_probe))
+        self.attempt >= self.attempts || self.is_probe_per_call()
+    }
+
+    fn is_probe_per_call(&self) -> bool {
+        self.policy.granularity() == Granularity::PerCall
+            && self.permit.as_ref().is_some_and(Permit::is_probe)
+    }
+
+    /// The scope this call's attempts open for the annotated fns they call: the call's own, when
+    /// it may retry.
+    fn nesting(&self) -> Option<NestingScope> {
+        NestingScope::of(self.site, self.attempts)
     }
 
     /// Settles the attempt's result.
@@ -104,6 +149,11 @@ impl<'b> Call<'b> {
     ) -> Next<T, E> {
         match result {
             Ok(value) => {
+                if self.attempt > 1 {
+                    // Before the success is recorded: the budget must never take it for a first
+                    // attempt.
+                    budget::on_retried_success(self.breaker);
+                }
                 if let Some(permit) = self.permit.take() {
                     permit.success();
                 }
@@ -122,73 +172,120 @@ impl<'b> Call<'b> {
     }
 
     fn settle_error<T, E>(&mut self, error: E, verdict: Verdict, timed_out: bool) -> Next<T, E> {
-        let retry = verdict == Verdict::Transient && !self.is_last();
+        let mut retry = verdict == Verdict::Transient && !self.is_last();
+        if verdict == Verdict::Transient && !retry && self.attempts < self.policy.attempts() {
+            self.nested_single();
+        }
         let permit = self.permit.take();
-        match self.policy.granularity() {
-            // The breaker judges the call, not the attempt: keep the permit for the next one,
-            // unless the breaker has left the state it was admitted in (R2).
-            Granularity::PerCall if retry && permit.as_ref().is_some_and(Permit::is_current) => {
-                self.permit = permit;
+        let granularity = self.policy.granularity();
+        // A `per_call` admission that has gone stale makes no further attempt (R2); the failure
+        // below is counted late.
+        if granularity == Granularity::PerCall
+            && retry
+            && !permit.as_ref().is_some_and(Permit::is_current)
+        {
+            retry = false;
+        }
+        // The budget counts a first attempt of a call that may retry, and decides the retry
+        // (R11), before any wait.
+        let mut withdrawn = None;
+        if self.attempts > 1 {
+            match budget::on_failed_attempt(self.breaker, self.attempt, retry) {
+                Answer::Granted(second) => withdrawn = second,
+                Answer::Denied => retry = false,
             }
-            Granularity::PerCall | Granularity::PerAttempt => {
-                if let Some(permit) = permit {
-                    match (verdict, timed_out) {
-                        (Verdict::Ignore, _) => permit.ignore(),
-                        (_, true) => permit.timeout(),
-                        (_, false) => permit.failure(),
-                    }
+        }
+        // The breaker judges the call, not the attempt: keep the permit for the next one.
+        if granularity == Granularity::PerCall && retry {
+            self.permit = permit;
+            return Next::Retry(self.policy.wait(self.attempt));
+        }
+        if let Some(permit) = permit {
+            match (verdict, timed_out) {
+                (Verdict::Ignore, _) => permit.ignore(),
+                (_, true) => permit.timeout(),
+                (_, false) => permit.failure(),
+            }
+        }
+        if !retry {
+            return Next::Return(Err(error));
+        }
+        // `per_attempt`: the next attempt asks now, before the wait: a breaker this failure (or
+        // another caller) has opened ends the call at once, with this error (R1), and the retry
+        // the budget granted for it is given back.
+        match self.breaker.try_acquire() {
+            Ok(next) => self.permit = Some(next.driven()),
+            Err(_) => {
+                if let Some(second) = withdrawn {
+                    budget::refund(self.breaker, second);
                 }
-                if !retry {
-                    return Next::Return(Err(error));
-                }
-                match self.policy.granularity() {
-                    // A stale `per_call` admission: the failure above was counted late, and the
-                    // call makes no further attempt.
-                    Granularity::PerCall => return Next::Return(Err(error)),
-                    // The next attempt asks now, before the wait: a breaker this failure (or another
-                    // caller) has opened ends the call at once, with this error (R1).
-                    Granularity::PerAttempt => match self.breaker.try_acquire() {
-                        Ok(next) => self.permit = Some(next.driven()),
-                        Err(_) => return Next::Return(Err(error)),
-                    },
-                }
+                return Next::Return(Err(error));
             }
         }
         Next::Retry(self.policy.wait(self.attempt))
     }
 
-    /// The `tracing` span for the attempt now running, at DEBUG; `None` when DEBUG is off.
+    /// A transient failure ends a call that nesting cut to one attempt, where its own policy
+    /// would have retried (R12): counted on its breaker and on the edge.
+    #[cold]
+    fn nested_single(&self) {
+        if self.attempt < self.policy.attempts() && !self.is_probe_per_call() {
+            self.breaker.budget().1.nested_single();
+            nesting::suppressed(self.site, self.policy);
+        }
+    }
+
+    /// What the attempt now running runs inside: its `tracing` span, at DEBUG (`None` when DEBUG
+    /// is off), and, when the call may retry, the nesting scope the annotated fns it calls see
+    /// (R12). The generated code enters it on each poll of the attempt.
     #[inline(always)]
-    pub fn span(&self) -> Option<tracing::Span> {
-        attempt_span(self.breaker, self.attempt, self.policy)
+    pub fn span(&self) -> AttemptScope {
+        attempt_scope(self.breaker, self.attempt, self.attempts, self.nesting())
+    }
+
+    /// The attempt's scope without a span: what [`CallPolicy::run`] runs attempts in.
+    fn scope(&self) -> AttemptScope {
+        AttemptScope::new(None, self.nesting())
     }
 }
 
-/// The `breaker.attempt` span at DEBUG. Checked against the global level filter first, inline:
-/// with DEBUG off (the usual case in production) it costs one relaxed load, and the attempt carries
-/// no span at all.
+impl Call<'static> {
+    /// Starts a call of the fn at `site`, under its breaker and with its policy: what the
+    /// expansion of `#[circuit_breaker]` does, so that a nesting this call takes part in is
+    /// recorded under the fn's name (R12).
+    #[inline]
+    pub fn at(site: &'static CallSite) -> Call<'static> {
+        Call::start(site.breaker(), site.policy(), Some(site))
+    }
+}
+
+/// The scope of an attempt: its `breaker.attempt` span at DEBUG, and its nesting scope. The level
+/// is checked against the global filter first, inline: with DEBUG off (the usual case in
+/// production) it costs one relaxed load, and the attempt carries no span at all. Each branch
+/// builds the value in place, so no empty span is copied around.
 #[inline(always)]
-pub(crate) fn attempt_span(
+pub(crate) fn attempt_scope(
     breaker: &Breaker,
     attempt: u32,
-    policy: &CallPolicy,
-) -> Option<tracing::Span> {
+    attempts: u32,
+    nesting: Option<NestingScope>,
+) -> AttemptScope {
     if tracing::level_enabled!(tracing::Level::DEBUG) {
-        Some(debug_span(breaker, attempt, policy))
+        AttemptScope::new(Some(debug_span(breaker, attempt, attempts)), nesting)
     } else {
-        None
+        AttemptScope::new(None, nesting)
     }
 }
 
 #[cold]
 #[inline(never)]
-fn debug_span(breaker: &Breaker, attempt: u32, policy: &CallPolicy) -> tracing::Span {
+fn debug_span(breaker: &Breaker, attempt: u32, attempts: u32) -> tracing::Span {
     tracing::debug_span!(
         target: "breakerbox",
         "breaker.attempt",
         breaker = breaker.name(),
         attempt = attempt,
-        attempts = policy.attempts(),
+        attempts = attempts,
     )
 }
 
@@ -227,29 +324,14 @@ impl CallPolicy {
         &self,
         breaker: &Breaker,
         classify: fn(&E) -> Verdict,
-        mut op: F,
+        op: F,
     ) -> Result<T, E>
     where
         E: From<Rejected> + From<TimedOut>,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let mut call = Call::new(breaker, self);
-        loop {
-            call.admit::<E>()?;
-            let attempt = crate::__private::attempt::<Result<T, E>, _>(op(), None);
-            let next = match self.timeout() {
-                Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                    Ok(result) => call.settle(result, classify),
-                    Err(_) => call.settle_timeout(limit),
-                },
-                None => call.settle(attempt.await, classify),
-            };
-            match next {
-                Next::Return(result) => return result,
-                Next::Retry(wait) => tokio::time::sleep(wait).await,
-            }
-        }
+        drive(Call::new(breaker, self), classify, op).await
     }
 
     /// Runs a blocking operation under `breaker` with this policy, sleeping the thread between
@@ -258,20 +340,117 @@ impl CallPolicy {
         &self,
         breaker: &Breaker,
         classify: fn(&E) -> Verdict,
-        mut op: F,
+        op: F,
     ) -> Result<T, E>
     where
         E: From<Rejected>,
         F: FnMut() -> Result<T, E>,
     {
-        let mut call = Call::new(breaker, self);
-        loop {
-            call.admit::<E>()?;
-            let result = crate::circuit::guarded(&mut op);
-            match call.settle(result, classify) {
-                Next::Return(result) => return result,
-                Next::Retry(wait) => std::thread::sleep(wait),
-            }
+        drive_blocking(Call::new(breaker, self), classify, op)
+    }
+}
+
+impl CallSite {
+    /// Runs an async operation as a call of this site: [`CallPolicy::run`] with the site's
+    /// breaker and policy, and under the site's name in the nestings it takes part in (R12).
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, CallPolicy, CallSite, Config, Granularity, Nested, Rejected, TimedOut, Verdict};
+    /// # #[derive(Debug)] enum Error { Down, Rejected(Rejected), TimedOut(TimedOut) }
+    /// # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+    /// # impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
+    /// const fn three(nested: Nested) -> CallPolicy {
+    ///     match CallPolicy::builder().attempts(3).retry(Granularity::PerCall).nested(nested).build() {
+    ///         Ok(p) => p,
+    ///         Err(_) => panic!(),
+    ///     }
+    /// }
+    /// static PAGES: Breaker = Breaker::new(Config::new("pages"));
+    /// static PRICES: Breaker = Breaker::new(Config::new("prices"));
+    /// static PAGE: CallSite = CallSite::new("shop::page", file!(), line!(), three(Nested::Single), &PAGES);
+    /// static PRICE: CallSite = CallSite::new("shop::price", file!(), line!(), three(Nested::Retry), &PRICES);
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let requests = std::cell::Cell::new(0);
+    /// let price = || PRICE.run(Verdict::transient, || {
+    ///     requests.set(requests.get() + 1);
+    ///     async { Err::<u32, _>(Error::Down) }
+    /// });
+    /// let page: Result<u32, Error> = PAGE.run(Verdict::transient, || price()).await;
+    /// assert!(page.is_err());
+    /// assert_eq!(requests.get(), 9); // `Nested::Retry`: 3 page attempts x 3 price attempts
+    /// let edge = breaker_core::registry().edges().find(|e| e.inner().function() == "shop::price");
+    /// assert_eq!(edge.unwrap().worst_case(), 9);
+    /// # }
+    /// ```
+    pub async fn run<T, E, F, Fut>(
+        &'static self,
+        classify: fn(&E) -> Verdict,
+        op: F,
+    ) -> Result<T, E>
+    where
+        E: From<Rejected> + From<TimedOut>,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        drive(Call::at(self), classify, op).await
+    }
+
+    /// Runs a blocking operation as a call of this site: [`CallPolicy::run_blocking`] with the
+    /// site's breaker and policy, under the site's name in the nestings it takes part in.
+    pub fn run_blocking<T, E, F>(&'static self, classify: fn(&E) -> Verdict, op: F) -> Result<T, E>
+    where
+        E: From<Rejected>,
+        F: FnMut() -> Result<T, E>,
+    {
+        drive_blocking(Call::at(self), classify, op)
+    }
+}
+
+/// The loop of [`CallPolicy::run`] and [`CallSite::run`].
+async fn drive<T, E, F, Fut>(
+    mut call: Call<'_>,
+    classify: fn(&E) -> Verdict,
+    mut op: F,
+) -> Result<T, E>
+where
+    E: From<Rejected> + From<TimedOut>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    loop {
+        call.admit::<E>()?;
+        let attempt = crate::__private::attempt::<Result<T, E>, _>(op(), call.scope());
+        let next = match call.policy.timeout() {
+            Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                Ok(result) => call.settle(result, classify),
+                Err(_) => call.settle_timeout(limit),
+            },
+            None => call.settle(attempt.await, classify),
+        };
+        match next {
+            Next::Return(result) => return result,
+            Next::Retry(wait) => tokio::time::sleep(wait).await,
+        }
+    }
+}
+
+/// The loop of [`CallPolicy::run_blocking`] and [`CallSite::run_blocking`].
+fn drive_blocking<T, E, F>(
+    mut call: Call<'_>,
+    classify: fn(&E) -> Verdict,
+    mut op: F,
+) -> Result<T, E>
+where
+    E: From<Rejected>,
+    F: FnMut() -> Result<T, E>,
+{
+    loop {
+        call.admit::<E>()?;
+        let result = call.scope().run(|| crate::circuit::guarded(&mut op));
+        match call.settle(result, classify) {
+            Next::Return(result) => return result,
+            Next::Retry(wait) => std::thread::sleep(wait),
         }
     }
 }
