@@ -10,11 +10,11 @@ use std::time::Duration;
 use breakerbox::{
     BUDGET_MIN_PER_SECOND, BUDGET_WINDOW, Backoff, Breaker, BreakerSnapshot, Budget, CallPolicy,
     CallPolicyBuilder, CallSite, Config, ConfigBuilder, ConfigError, DEFAULT_BACKOFF,
-    DuplicateName, DuplicateNames, EVENTS_CAPACITY, Events, Granularity, Lagged, Location,
-    MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW, Metrics, Name, Nested,
-    OwnedPermit, Permit, Reason, Registry, Rejected, Reset, RestoreError, SNAPSHOT_FORMAT,
-    SlowCalls, Snapshot, State, TimedOut, Transition, TripPolicy, Verdict, Window, circuit_breaker,
-    registry, shared_breaker,
+    DuplicateName, DuplicateNames, EVENTS_CAPACITY, EnteredScope, Events, Granularity, InScope,
+    Lagged, Location, MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW, Metrics, Name,
+    Nested, NestingEdge, NestingScope, OwnedPermit, Permit, Reason, Registry, Rejected, Reset,
+    RestoreError, SNAPSHOT_FORMAT, SlowCalls, Snapshot, State, TimedOut, Transition, TripPolicy,
+    Verdict, Window, circuit_breaker, in_scope, registry, shared_breaker,
 };
 
 /// DESIGN's API, with the types it promises.
@@ -85,6 +85,15 @@ fn the_programmatic_api() {
         Backoff::Fixed(Duration::ZERO),
     );
     let _: Option<(TripPolicy, SlowCalls)> = None;
+    // The load bound: budgets and nesting.
+    let _: Option<(
+        &NestingEdge,
+        &NestingScope,
+        &EnteredScope,
+        InScope<std::future::Ready<()>>,
+    )> = None;
+    let _ = in_scope(std::future::ready(()));
+    let _: Vec<&'static NestingEdge> = registry().edges().collect();
     let _ = (
         BUDGET_WINDOW,
         BUDGET_MIN_PER_SECOND,

@@ -192,7 +192,15 @@ impl CountWindow {
 
     fn record(&self, generation: u32, marked: bool) -> Option<Tally> {
         let tag = tag(generation);
-        self.adopt(tag)?;
+        let counts = self.adopt(tag)?;
+        if !marked && counts.marked == 0 && counts.calls == self.capacity {
+            // A full window without a mark: an unmarked outcome replaces an unmarked one, whichever
+            // is oldest, and the counts stay as they are. Nothing is written, so a healthy service's
+            // successes read one shared word and write none (a later marked outcome takes the slot
+            // the cursor points at: every slot holds an unmarked outcome, so which one it replaces
+            // makes no difference to any count, now or as outcomes slide out).
+            return Some(counts);
+        }
         let slots = self.slots.get(self.capacity);
         // Relaxed: the sequence number only orders records among themselves, through the slots.
         let seq = self.cursor.fetch_add(1, Ordering::Relaxed) & SEQ_MASK;
@@ -245,13 +253,13 @@ impl CountWindow {
         }
     }
 
-    /// Makes the counts belong to `tag`: empties them for a newer generation, `None` when they
-    /// already belong to a newer one.
-    fn adopt(&self, tag: u64) -> Option<()> {
+    /// Makes the counts belong to `tag`, and returns them: empties them for a newer generation,
+    /// `None` when they already belong to a newer one.
+    fn adopt(&self, tag: u64) -> Option<Tally> {
         let mut counts = Counts(self.counts.load(Ordering::Acquire));
         loop {
             if counts.tag() == tag {
-                return Some(());
+                return Some(counts.tally());
             }
             if tag_is_newer(counts.tag(), tag) {
                 return None;
@@ -263,7 +271,7 @@ impl CountWindow {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Some(()),
+                Ok(_) => return Some(Tally::default()),
                 Err(actual) => counts = Counts(actual),
             }
         }
