@@ -92,7 +92,7 @@ fn the_programmatic_api() {
         &EnteredScope,
         InScope<std::future::Ready<()>>,
     )> = None;
-    let _ = in_scope(std::future::ready(()));
+    drop(in_scope(std::future::ready(())));
     let _: Vec<&'static NestingEdge> = registry().edges().collect();
     let _ = (
         BUDGET_WINDOW,
