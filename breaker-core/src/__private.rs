@@ -29,10 +29,36 @@ macro_rules! __breaker_register {
 pub use crate::registry::{BREAKERS, CALL_SITES};
 /// The retry driver the expansion runs a call with: not part of the public API.
 pub use crate::retry::{Call, Next};
+#[cfg(feature = "testing")]
+pub use crate::testing::driver::{Attempted, Faulty, Prepared};
 pub use crate::{
     Backoff, Breaker, Budget, CallPolicy, CallSite, Config, Granularity, Nested, Permit, Rejected,
     Reset, TimedOut, Verdict, Window,
 };
+
+/// What an attempt is started with: its `tracing` span, and with feature `testing` the fault
+/// taken for it, which then stands in for the body (`Prepared`). Without the feature it is the
+/// bare span, so the call path carries nothing for the kit.
+#[cfg(not(feature = "testing"))]
+pub type AttemptSpan = Option<tracing::Span>;
+/// What an attempt is started with: its `tracing` span, and with feature `testing` the fault
+/// taken for it, which then stands in for the body.
+#[cfg(feature = "testing")]
+pub type AttemptSpan = Prepared;
+
+/// An attempt's body as it runs: itself, or with feature `testing` behind the fault that may
+/// stand in for it.
+#[cfg(not(feature = "testing"))]
+type Body<B> = B;
+#[cfg(feature = "testing")]
+type Body<B> = Faulty<B>;
+
+/// What an attempt's body comes to: its output, or with feature `testing` that or the fault
+/// injected in its place, which [`Shape::into_result`] turns into the call's error.
+#[cfg(not(feature = "testing"))]
+type Output<R> = R;
+#[cfg(feature = "testing")]
+type Output<R> = Attempted<R>;
 
 /// Unwraps a configuration the attribute validated at compile time; in a `const`, so a failure
 /// here would be a compile error, never a run-time panic.
@@ -117,9 +143,21 @@ impl<T, E> std::fmt::Debug for Shape<T, E> {
 
 impl<T, E> Shape<T, E> {
     /// The attempt's outcome as a plain `Result` (the fn's return type is one).
+    #[cfg(not(feature = "testing"))]
     #[inline(always)]
     pub fn into_result(self, returned: Result<T, E>) -> Result<T, E> {
         returned
+    }
+
+    /// The attempt's outcome as a plain `Result` (the fn's return type is one): what the body
+    /// returned, or the error injected in its place.
+    #[cfg(feature = "testing")]
+    #[inline(always)]
+    pub fn into_result(self, returned: Attempted<Result<T, E>>) -> Result<T, E>
+    where
+        E: crate::Injectable,
+    {
+        returned.into_result()
     }
 
     /// The call's outcome as the fn's return type.
@@ -167,7 +205,9 @@ impl<T: Clone> RetryArg for T {}
 /// gives the attempt's `async` block its output type, so `?` and `return` in the body infer as they
 /// do in the fn.
 #[inline(always)]
-pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: Option<tracing::Span>) -> Attempt<F> {
+pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: AttemptSpan) -> Attempt<Body<F>> {
+    #[cfg(feature = "testing")]
+    let (attempt, span) = (Faulty::new(attempt, span.fault), span.span);
     Attempt {
         inner: attempt,
         span,
@@ -207,9 +247,24 @@ impl<F: Future> Future for Attempt<F> {
     }
 }
 
+/// An attempt without a span or a fault, polled inside the panic guard: what
+/// [`CallPolicy::run`] runs its operation's futures as.
+#[inline(always)]
+pub(crate) fn guarded_attempt<F: Future>(attempt: F) -> Attempt<F> {
+    Attempt {
+        inner: attempt,
+        span: None,
+    }
+}
+
 /// Runs one blocking attempt inside its span; see [`attempt`].
 #[inline(always)]
-pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::Span>) -> R {
+pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> Output<R> {
+    #[cfg(feature = "testing")]
+    let (attempt, span) = {
+        let faulty = Faulty::new(attempt, span.fault.clone());
+        (move || faulty.call(), &span.span)
+    };
     let _entered = span.as_ref().map(tracing::Span::enter);
     crate::circuit::guarded(attempt)
 }
@@ -254,10 +309,14 @@ pub fn settle_timeout_single<T, E: HoldsTimeout>(
     Err(TimedOut::new(after).into())
 }
 
-/// The span of the only attempt of a call.
+/// The span of the only attempt of a call, asked for once, right after its admission; with
+/// feature `testing`, also the fault taken for it.
 #[inline(always)]
-pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> Option<tracing::Span> {
-    crate::retry::attempt_span(breaker, 1, policy)
+pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> AttemptSpan {
+    let span = crate::retry::attempt_span(breaker, 1, policy);
+    #[cfg(feature = "testing")]
+    let span = Prepared::new(span, breaker);
+    span
 }
 
 /// The argument for the attempt now running: a clone for every attempt but the last, which gets

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::{Breaker, CallPolicy, Granularity, Permit, Rejected, TimedOut, Verdict};
+use crate::{Breaker, CallPolicy, Granularity, Injectable, Permit, Rejected, TimedOut, Verdict};
 
 /// What to do after an attempt.
 #[derive(Debug)]
@@ -157,10 +157,15 @@ impl<'b> Call<'b> {
         Next::Retry(self.policy.wait(self.attempt))
     }
 
-    /// The `tracing` span for the attempt now running, at DEBUG; `None` when DEBUG is off.
+    /// The `tracing` span for the attempt now running, at DEBUG; `None` when DEBUG is off. The
+    /// expansion asks for it once per attempt, right after the admission; with feature `testing`
+    /// it also takes the fault injected for the attempt, if one is armed.
     #[inline(always)]
-    pub fn span(&self) -> Option<tracing::Span> {
-        attempt_span(self.breaker, self.attempt, self.policy)
+    pub fn span(&self) -> crate::__private::AttemptSpan {
+        let span = attempt_span(self.breaker, self.attempt, self.policy);
+        #[cfg(feature = "testing")]
+        let span = crate::testing::driver::Prepared::new(span, self.breaker);
+        span
     }
 }
 
@@ -198,7 +203,9 @@ impl CallPolicy {
     ///
     /// `op` is called once per attempt; `classify` decides what each error means (pass
     /// [`Verdict::transient`] to count every error as transient). The error type holds both
-    /// [`Rejected`] and [`TimedOut`], since the policy may carry an attempt timeout.
+    /// [`Rejected`] and [`TimedOut`], since the policy may carry an attempt timeout. (With feature
+    /// `testing`, an attempt that takes an injected fault returns its error without calling `op`;
+    /// see [`Injectable`].)
     ///
     /// ```
     /// use breaker_core::{Breaker, CallPolicy, Config, Granularity, Rejected, TimedOut, Verdict};
@@ -230,14 +237,24 @@ impl CallPolicy {
         mut op: F,
     ) -> Result<T, E>
     where
-        E: From<Rejected> + From<TimedOut>,
+        E: From<Rejected> + From<TimedOut> + Injectable,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
         let mut call = Call::new(breaker, self);
         loop {
             call.admit::<E>()?;
-            let attempt = crate::__private::attempt::<Result<T, E>, _>(op(), None);
+            #[cfg(feature = "testing")]
+            if let Some(fault) = crate::testing::take(breaker) {
+                match call.settle(Err(fault.error::<E>()), classify) {
+                    Next::Return(result) => return result,
+                    Next::Retry(wait) => {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                }
+            }
+            let attempt = crate::__private::guarded_attempt(op());
             let next = match self.timeout() {
                 Some(limit) => match tokio::time::timeout(limit, attempt).await {
                     Ok(result) => call.settle(result, classify),
@@ -253,7 +270,9 @@ impl CallPolicy {
     }
 
     /// Runs a blocking operation under `breaker` with this policy, sleeping the thread between
-    /// attempts. A `timeout` does not apply: a blocking call cannot be cut off.
+    /// attempts. A `timeout` does not apply: a blocking call cannot be cut off. (With feature
+    /// `testing`, an attempt that takes an injected fault returns its error without calling `op`;
+    /// see [`Injectable`].)
     pub fn run_blocking<T, E, F>(
         &self,
         breaker: &Breaker,
@@ -261,12 +280,22 @@ impl CallPolicy {
         mut op: F,
     ) -> Result<T, E>
     where
-        E: From<Rejected>,
+        E: From<Rejected> + Injectable,
         F: FnMut() -> Result<T, E>,
     {
         let mut call = Call::new(breaker, self);
         loop {
             call.admit::<E>()?;
+            #[cfg(feature = "testing")]
+            if let Some(fault) = crate::testing::take(breaker) {
+                match call.settle(Err(fault.error::<E>()), classify) {
+                    Next::Return(result) => return result,
+                    Next::Retry(wait) => {
+                        std::thread::sleep(wait);
+                        continue;
+                    }
+                }
+            }
             let result = crate::circuit::guarded(&mut op);
             match call.settle(result, classify) {
                 Next::Return(result) => return result,
