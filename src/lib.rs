@@ -612,6 +612,97 @@
 //! disabled states back in a new process, taking off the wall-clock time that passed, so a service
 //! restarted mid-outage does not hammer the dependency that is down. A snapshot of another format,
 //! or one naming a breaker the program does not have, is refused whole ([`RestoreError`]).
+//!
+//! # Testing
+//!
+//! Breakers live in statics, so they are process-wide, and cargo runs a binary's tests on
+//! parallel threads: a test that asserts counts must not share its breaker with a test running
+//! beside it, and must not inherit what the previous one left. [`Breaker::reset`] empties one
+//! breaker (closed; the trip policy's failures, the half-open round, the failed rounds and every
+//! [`Metrics`] count back to zero). Feature `testing` adds a kit, for dev-dependencies only
+//! (without it, the call path carries no hook at all):
+//!
+//! ```toml
+//! [dev-dependencies]
+//! breakerbox = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! - `testing::isolate()` returns a guard that one test of the process holds at a time; it resets
+//!   every breaker, disarms every fault and sets jitter back to random when taken and when
+//!   dropped. A test that panics holding it does not wedge the next. It is process-wide: take it
+//!   in every test that touches breakers. `testing::reset_all()` resets every breaker in the
+//!   registry, without the guard.
+//! - `testing::set_jitter(Jitter::Max)` pins every jittered wait to its backoff (the upper end of
+//!   the draw), so with paused time a test asserts the exact time a call took;
+//!   `Jitter::Min` pins it to zero (a blocking fn's test then sleeps no real time).
+//! - `testing::fail_next(breaker, n, || error)` makes the next `n` attempts through a breaker
+//!   return `error()` without running the body: recorded, classified and retried as the body's
+//!   own error would be, so a test exercises the program's fallback path without a failing
+//!   server. The breaker is given as `&BREAKER`, an `Arc`, its name, or an annotated fn's path
+//!   (which names the breaker the fn calls through: its own, unless it is `shared`). The
+//!   factory's type is checked against the fn's error type when an attempt takes the fault: a
+//!   mismatch panics, naming both types. Annotated fns and [`CallPolicy::run`] /
+//!   [`CallPolicy::run_blocking`] take faults; a permit taken by hand does not.
+//!
+//! With the feature on, the error types that faults can stand in for must be `'static`, since the
+//! check is [`Any`](std::any::Any)'s: an annotated fn whose error type borrows compiles without
+//! the feature and not with it ([`Injectable`]).
+//!
+//! ```
+//! # #[cfg(feature = "testing")] mod example {
+//! use std::time::Duration;
+//! use breakerbox::testing::{self, Jitter};
+//! use breakerbox::{Rejected, State, circuit_breaker};
+//!
+//! #[derive(Debug)]
+//! pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//!
+//! #[circuit_breaker(name = "quotes", threshold = 3, attempts = 3, retry = "per_attempt", backoff = "100ms..1s")]
+//! async fn live_quote(symbol: &str) -> Result<u32, Error> {
+//!     Ok(100 * symbol.len() as u32) // the real client
+//! }
+//!
+//! const CACHED: u32 = 1;
+//!
+//! /// The code under test: a quote, or the cached one when the service fails.
+//! async fn quote(symbol: &str) -> u32 {
+//!     live_quote(symbol).await.unwrap_or(CACHED)
+//! }
+//!
+//! // #[tokio::test(start_paused = true)]
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # pub async fn main() {
+//! let _guard = testing::isolate(); // one such test at a time, every breaker reset
+//! testing::set_jitter(Jitter::Max); // each wait is exactly its backoff
+//! let quotes = breakerbox::registry().get("quotes").unwrap();
+//! let start = tokio::time::Instant::now();
+//!
+//! // Two failed attempts, then the service answers.
+//! testing::fail_next("quotes", 2, || Error::Unavailable);
+//! assert_eq!(quote("ACME").await, 400);
+//! assert_eq!(start.elapsed(), Duration::from_millis(100 + 200));
+//! let m = quotes.metrics();
+//! assert_eq!((m.admitted, m.failures, m.successes, m.retries), (3, 2, 1, 2));
+//!
+//! // From empty counts, three failed attempts: the third opens it, and the fallback answers.
+//! quotes.reset();
+//! testing::fail_next("quotes", 3, || Error::Unavailable);
+//! assert_eq!(quote("ACME").await, CACHED);
+//! assert_eq!(quotes.state(), State::Open);
+//! assert_eq!(start.elapsed(), Duration::from_millis(300 + 100 + 200));
+//! let m = quotes.metrics();
+//! assert_eq!((m.admitted, m.failures, m.successes, m.retries), (3, 3, 0, 2));
+//!
+//! // Open: refused at once, no attempt, no wait.
+//! assert_eq!(quote("ACME").await, CACHED);
+//! assert_eq!(quotes.metrics().rejected, 1);
+//! assert_eq!(start.elapsed(), Duration::from_millis(600));
+//! # }
+//! # }
+//! # #[cfg(feature = "testing")] fn main() { example::main() }
+//! # #[cfg(not(feature = "testing"))] fn main() {}
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -622,12 +713,22 @@ pub use breaker_core::state_gauge;
 pub use breaker_core::{
     BUDGET_MIN_PER_SECOND, BUDGET_WINDOW, Backoff, Breaker, BreakerSnapshot, Budget, CallPolicy,
     CallPolicyBuilder, CallSite, Config, ConfigBuilder, ConfigError, DEFAULT_BACKOFF,
-    DuplicateName, DuplicateNames, EVENTS_CAPACITY, Events, Granularity, Lagged, Location,
-    MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW, Metrics, Name, Nested,
+    DuplicateName, DuplicateNames, EVENTS_CAPACITY, Events, Granularity, Injectable, Lagged,
+    Location, MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW, Metrics, Name, Nested,
     OwnedPermit, Permit, Reason, Registry, Rejected, Reset, RestoreError, SNAPSHOT_FORMAT,
     SlowCalls, Snapshot, State, TimedOut, Transition, TripPolicy, Verdict, Window, registry,
 };
 pub use breaker_macros::{circuit_breaker, shared_breaker};
+
+/// The test kit (feature `testing`): isolation of tests that touch breakers, deterministic
+/// jitter, injected failures; see [Testing](crate#testing).
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use breaker_core::testing::{
+        Isolation, Jitter, Target, clear_faults, fail_next, faults_left, isolate, reset_all,
+        set_jitter,
+    };
+}
 
 #[doc(hidden)]
 pub use breaker_core::__private;
