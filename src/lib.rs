@@ -533,6 +533,49 @@
 //! trip policy's failures, the half-open round, the failed rounds and every [`Metrics`] count
 //! start again from zero (a call in flight across the reset is counted `late` when it ends).
 //!
+//! ## The registry's table
+//!
+//! `registry()` displays as a table, one row per breaker, sorted by name:
+//!
+//! | column | what it shows |
+//! |---|---|
+//! | `BREAKER` | the breaker's name |
+//! | `STATE` | `closed`, `open`, `half_open`, `forced_open` or `disabled` ([`State::as_str`]) |
+//! | `FAILURES` | closed only (`-` otherwise): the consecutive policy's `2/5 in a row` (failures in a row of `threshold`), or the failure-rate policy's `40% of 20 (opens at 50%)` (failures among the outcomes in the window) |
+//! | `REJECTED` | calls refused without running since the breaker was built or last reset ([`Metrics::rejected`]) |
+//! | `OPEN FOR` | open: the time *remaining* until it admits a probe, not the whole `reset` period ([`Breaker::remaining_open`]); forced open: `until reset`; otherwise `-` |
+//!
+//! The remaining time is what the actuator example's JSON reports as `open_for_ms` too. An open
+//! breaker whose period has run out reads `0.0s` until the next call asks for admission and
+//! becomes its probe: states change on calls, not on a timer.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use breakerbox::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! #[circuit_breaker(name = "table.search", threshold = 3, reset = "30s")]
+//! async fn search(ok: bool) -> Result<(), Error> {
+//!     if ok { Ok(()) } else { Err(Error::Unavailable) }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let row = |name: &str| -> Vec<String> {
+//!     let table = breakerbox::registry().to_string();
+//!     let line = table.lines().find(|l| l.starts_with(name)).unwrap();
+//!     line.split("  ").map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect()
+//! };
+//! let _ = search(false).await;
+//! let _ = search(false).await;
+//! assert_eq!(row("table.search"), ["table.search", "closed", "2/3 in a row", "0", "-"]);
+//! let _ = search(false).await; // opens
+//! let _ = search(true).await; // rejected
+//! tokio::time::advance(Duration::from_secs(10)).await;
+//! assert_eq!(row("table.search"), ["table.search", "open", "-", "1", "20.0s"]);
+//! # }
+//! ```
+//!
 //! ## Two breakers, one name
 //!
 //! A breaker's default name is the fn's path, `module_path::fn_name`, which leaves out the type
@@ -612,6 +655,122 @@
 //! disabled states back in a new process, taking off the wall-clock time that passed, so a service
 //! restarted mid-outage does not hammer the dependency that is down. A snapshot of another format,
 //! or one naming a breaker the program does not have, is refused whole ([`RestoreError`]).
+//!
+//! # Breakers built at run time
+//!
+//! A breaker whose name or numbers come from configuration is built with
+//! [`Breaker::new_named`] (the name, then a [`Config`]) and is first-class once
+//! [`Registry::register`] lists it: it is in [`Registry::iter`], [`Registry::get`] and the table,
+//! controlled like the attributes' breakers, in [`Registry::snapshot`] and in the metrics export.
+//! [`Registry::register`] keeps it for the rest of the process and returns a `&'static Breaker`;
+//! a second breaker under a name already taken is refused.
+//!
+//! [`CallPolicy::run`] (async) and [`CallPolicy::run_blocking`] retry an operation under such a
+//! breaker as `#[circuit_breaker]` does, with the same rules: `retry` granularity, `classify`,
+//! backoff and jitter, `timeout` (async only).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use breakerbox::{Breaker, CallPolicy, Config, Granularity, Rejected, Reset, TimedOut, Verdict, registry};
+//!
+//! #[derive(Debug)]
+//! pub enum Error { Unavailable, Rejected(Rejected), TimedOut(TimedOut) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! # impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Read from configuration at start-up.
+//! let (region, threshold, reset_secs) = ("eu", 3, 10);
+//!
+//! let config = Config::builder("inventory")
+//!     .threshold(threshold)
+//!     .reset(Reset::Fixed(Duration::from_secs(reset_secs)))
+//!     .build()?;
+//! let inventory = Arc::new(Breaker::new_named(format!("inventory.{region}"), config));
+//! registry().register(Arc::clone(&inventory))?;
+//! assert!(registry().get("inventory.eu").is_some());
+//!
+//! let policy = CallPolicy::builder()
+//!     .attempts(3)
+//!     .retry(Granularity::PerAttempt)
+//!     .timeout(Duration::from_secs(2))
+//!     .build()?;
+//! let stock = policy
+//!     .run(&inventory, Verdict::transient, || async { Ok::<u32, Error>(12) })
+//!     .await
+//!     .unwrap();
+//! assert_eq!(stock, 12);
+//!
+//! // A `'static` permit, for a future that must own what it holds (a spawned task's).
+//! let permit = inventory.acquire_owned()?;
+//! tokio::spawn(async move { permit.success() }).await?;
+//! assert_eq!(inventory.metrics().successes, 2);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A breaker in an [`Arc`](std::sync::Arc) gives [`OwnedPermit`]s ([`Breaker::acquire_owned`]),
+//! which hold their breaker and so are `'static`; [`Breaker::try_acquire`] gives a [`Permit`]
+//! that borrows it. Both record one outcome (`success`, `failure`, `record(verdict)`) and, dropped
+//! unrecorded, count a cancellation (or, in a panic from inside the call, a failure).
+//!
+//! # Blocking fns and their sleeps
+//!
+//! A fn that is not `async` retries on its own thread: between attempts it sleeps the thread
+//! (`std::thread::sleep`) for the backoff. It has no `timeout` (a compile error: a blocking call
+//! cannot be cut off; give the blocking client its own deadline), and tokio's paused time does
+//! not shorten its sleeps, so a test of a retrying blocking fn sleeps for real unless its backoff
+//! is `"0ms"` or the test kit pins jitter to zero (`Jitter::Min`, see [Testing](#testing)).
+//!
+//! In async code, do not call a blocking fn that retries from a task: its backoff blocks the
+//! executor's worker thread, and with it every task that thread runs (all of them, on a
+//! `current_thread` runtime). Annotate the `async fn` instead, or move the call to
+//! `tokio::task::spawn_blocking`.
+//!
+//! # Runtimes
+//!
+//! What needs a tokio runtime, and what does not (the crate links tokio's `time` either way):
+//!
+//! | what | needs a tokio runtime |
+//! |---|---|
+//! | an `async fn` that retries: its backoff sleeps on tokio's timer | yes: a runtime with the time driver (`#[tokio::main]`, or `enable_time`) |
+//! | `timeout`: tokio's `timeout` | yes, as above |
+//! | tests with paused time (`start_paused = true`, `tokio::time::pause`) | yes, with tokio's `test-util` feature |
+//! | an `async fn` with one attempt and no `timeout` | no: it awaits the body in place, on any executor |
+//! | a blocking fn, retrying or not | no: it sleeps with `std::thread::sleep` |
+//! | the programmatic API ([`Breaker::try_acquire`], permits, the registry, [`CallPolicy::run_blocking`]) | no |
+//!
+//! The breakers' clock is `tokio::time::Instant`: outside a runtime it reads the system's
+//! monotonic clock; inside a runtime whose time is paused it reads the paused clock, so
+//! `tokio::time::pause()` and `advance` drive open periods, half-open rounds and time windows in
+//! a test, as the examples here do. [`CallPolicy::run`] sleeps on tokio's timer when it retries,
+//! and uses tokio's `timeout` when the policy has one.
+//!
+//! # Generic fns
+//!
+//! A breaker is a `static` inside the annotated fn, and a generic fn has one of those for all its
+//! instantiations: `parse::<u8>` and `parse::<f64>` call through one breaker, named after the fn,
+//! and one type's failures can open it for the other.
+//!
+//! ```
+//! # use breakerbox::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Invalid, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! #[circuit_breaker(name = "generic.parse", threshold = 5)]
+//! fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
+//!     text.parse().map_err(|_| Error::Invalid)
+//! }
+//!
+//! let _: u8 = parse("7").unwrap();
+//! let _: f64 = parse("2.5").unwrap();
+//! assert_eq!(breakerbox::registry().get("generic.parse").unwrap().metrics().successes, 2);
+//! ```
+//!
+//! For one breaker per type, give each type a fn of its own with a `name` (a thin wrapper that
+//! calls the generic one, unannotated), or build the breakers at run time, one per type, and call
+//! through them with [`CallPolicy::run`] (see [above](#breakers-built-at-run-time)).
 //!
 //! # Testing
 //!
