@@ -682,6 +682,51 @@
 //! trip policy's failures, the half-open round, the failed rounds and every [`Metrics`] count
 //! start again from zero (a call in flight across the reset is counted `late` when it ends).
 //!
+//! ## The registry's table
+//!
+//! `registry()` displays as a table, one row per breaker, sorted by name (then, when nestings
+//! have been seen, one line per nesting edge: see [the load bound](#the-load-bound)):
+//!
+//! | column | what it shows |
+//! |---|---|
+//! | `BREAKER` | the breaker's name |
+//! | `STATE` | `closed`, `open`, `half_open`, `forced_open` or `disabled` ([`State::as_str`]) |
+//! | `FAILURES` | closed only (`-` otherwise): the consecutive policy's `2/5 in a row` (failures in a row of `threshold`), or the failure-rate policy's `40% of 20 (opens at 50%)` (failures among the outcomes in the window) |
+//! | `REJECTED` | calls refused without running since the breaker was built or last reset ([`Metrics::rejected`]) |
+//! | `RETRIES DENIED` | retries the breaker's budget refused ([`Metrics::retries_denied`]); `-` with `budget = "off"` |
+//! | `OPEN FOR` | open: the time *remaining* until it admits a probe, not the whole `reset` period ([`Breaker::remaining_open`]); forced open: `until reset`; otherwise `-` |
+//!
+//! The remaining time is what the actuator example's JSON reports as `open_for_ms` too. An open
+//! breaker whose period has run out reads `0.0s` until the next call asks for admission and
+//! becomes its probe: states change on calls, not on a timer.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use breakerbox::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! #[circuit_breaker(name = "table.search", threshold = 3, reset = "30s")]
+//! async fn search(ok: bool) -> Result<(), Error> {
+//!     if ok { Ok(()) } else { Err(Error::Unavailable) }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let row = |name: &str| -> Vec<String> {
+//!     let table = breakerbox::registry().to_string();
+//!     let line = table.lines().find(|l| l.starts_with(name)).unwrap();
+//!     line.split("  ").map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect()
+//! };
+//! let _ = search(false).await;
+//! let _ = search(false).await;
+//! assert_eq!(row("table.search"), ["table.search", "closed", "2/3 in a row", "0", "0", "-"]);
+//! let _ = search(false).await; // opens
+//! let _ = search(true).await; // rejected
+//! tokio::time::advance(Duration::from_secs(10)).await;
+//! assert_eq!(row("table.search"), ["table.search", "open", "-", "1", "0", "20.0s"]);
+//! # }
+//! ```
+//!
 //! ## Two breakers, one name
 //!
 //! A breaker's default name is the fn's path, `module_path::fn_name`, which leaves out the type
@@ -764,6 +809,213 @@
 //! disabled states back in a new process, taking off the wall-clock time that passed, so a service
 //! restarted mid-outage does not hammer the dependency that is down. A snapshot of another format,
 //! or one naming a breaker the program does not have, is refused whole ([`RestoreError`]).
+//!
+//! # Breakers built at run time
+//!
+//! A breaker whose name or numbers come from configuration is built with
+//! [`Breaker::new_named`] (the name, then a [`Config`]) and is first-class once
+//! [`Registry::register`] lists it: it is in [`Registry::iter`], [`Registry::get`] and the table,
+//! controlled like the attributes' breakers, in [`Registry::snapshot`] and in the metrics export.
+//! [`Registry::register`] keeps it for the rest of the process and returns a `&'static Breaker`;
+//! a second breaker under a name already taken is refused.
+//!
+//! [`CallPolicy::run`] (async) and [`CallPolicy::run_blocking`] retry an operation under such a
+//! breaker as `#[circuit_breaker]` does, with the same rules: `retry` granularity, `classify`,
+//! backoff and jitter, `timeout` (async only).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use breakerbox::{Breaker, CallPolicy, Config, Granularity, Rejected, Reset, TimedOut, Verdict, registry};
+//!
+//! #[derive(Debug)]
+//! pub enum Error { Unavailable, Rejected(Rejected), TimedOut(TimedOut) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! # impl From<TimedOut> for Error { fn from(t: TimedOut) -> Self { Error::TimedOut(t) } }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Read from configuration at start-up.
+//! let (region, threshold, reset_secs) = ("eu", 3, 10);
+//!
+//! let config = Config::builder("inventory")
+//!     .threshold(threshold)
+//!     .reset(Reset::Fixed(Duration::from_secs(reset_secs)))
+//!     .build()?;
+//! let inventory = Arc::new(Breaker::new_named(format!("inventory.{region}"), config));
+//! registry().register(Arc::clone(&inventory))?;
+//! assert!(registry().get("inventory.eu").is_some());
+//!
+//! let policy = CallPolicy::builder()
+//!     .attempts(3)
+//!     .retry(Granularity::PerAttempt)
+//!     .timeout(Duration::from_secs(2))
+//!     .build()?;
+//! let stock = policy
+//!     .run(&inventory, Verdict::transient, || async { Ok::<u32, Error>(12) })
+//!     .await
+//!     .unwrap();
+//! assert_eq!(stock, 12);
+//!
+//! // A `'static` permit, for a future that must own what it holds (a spawned task's).
+//! let permit = inventory.acquire_owned()?;
+//! tokio::spawn(async move { permit.success() }).await?;
+//! assert_eq!(inventory.metrics().successes, 2);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A breaker in an [`Arc`](std::sync::Arc) gives [`OwnedPermit`]s ([`Breaker::acquire_owned`]),
+//! which hold their breaker and so are `'static`; [`Breaker::try_acquire`] gives a [`Permit`]
+//! that borrows it. Both record one outcome (`success`, `failure`, `record(verdict)`) and, dropped
+//! unrecorded, count a cancellation (or, in a panic from inside the call, a failure).
+//!
+//! # Blocking fns and their sleeps
+//!
+//! A fn that is not `async` retries on its own thread: between attempts it sleeps the thread
+//! (`std::thread::sleep`) for the backoff. It has no `timeout` (a compile error: a blocking call
+//! cannot be cut off; give the blocking client its own deadline), and tokio's paused time does
+//! not shorten its sleeps, so a test of a retrying blocking fn sleeps for real unless its backoff
+//! is `"0ms"` or the test kit pins jitter to zero (`Jitter::Min`, see [Testing](#testing)).
+//!
+//! In async code, do not call a blocking fn that retries from a task: its backoff blocks the
+//! executor's worker thread, and with it every task that thread runs (all of them, on a
+//! `current_thread` runtime). Annotate the `async fn` instead, or move the call to
+//! `tokio::task::spawn_blocking`.
+//!
+//! # Runtimes
+//!
+//! What needs a tokio runtime, and what does not (the crate links tokio's `time` either way):
+//!
+//! | what | needs a tokio runtime |
+//! |---|---|
+//! | an `async fn` that retries: its backoff sleeps on tokio's timer | yes: a runtime with the time driver (`#[tokio::main]`, or `enable_time`) |
+//! | `timeout`: tokio's `timeout` | yes, as above |
+//! | tests with paused time (`start_paused = true`, `tokio::time::pause`) | yes, with tokio's `test-util` feature |
+//! | an `async fn` with one attempt and no `timeout` | no: it awaits the body in place, on any executor |
+//! | a blocking fn, retrying or not | no: it sleeps with `std::thread::sleep` |
+//! | the programmatic API ([`Breaker::try_acquire`], permits, the registry, [`CallPolicy::run_blocking`]) | no |
+//!
+//! The breakers' clock is `tokio::time::Instant`: outside a runtime it reads the system's
+//! monotonic clock; inside a runtime whose time is paused it reads the paused clock, so
+//! `tokio::time::pause()` and `advance` drive open periods, half-open rounds and time windows in
+//! a test, as the examples here do. [`CallPolicy::run`] sleeps on tokio's timer when it retries,
+//! and uses tokio's `timeout` when the policy has one.
+//!
+//! # Generic fns
+//!
+//! A breaker is a `static` inside the annotated fn, and a generic fn has one of those for all its
+//! instantiations: `parse::<u8>` and `parse::<f64>` call through one breaker, named after the fn,
+//! and one type's failures can open it for the other.
+//!
+//! ```
+//! # use breakerbox::{Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub enum Error { Invalid, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//! #[circuit_breaker(name = "generic.parse", threshold = 5)]
+//! fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
+//!     text.parse().map_err(|_| Error::Invalid)
+//! }
+//!
+//! let _: u8 = parse("7").unwrap();
+//! let _: f64 = parse("2.5").unwrap();
+//! assert_eq!(breakerbox::registry().get("generic.parse").unwrap().metrics().successes, 2);
+//! ```
+//!
+//! For one breaker per type, give each type a fn of its own with a `name` (a thin wrapper that
+//! calls the generic one, unannotated), or build the breakers at run time, one per type, and call
+//! through them with [`CallPolicy::run`] (see [above](#breakers-built-at-run-time)).
+//!
+//! # Testing
+//!
+//! Breakers live in statics, so they are process-wide, and cargo runs a binary's tests on
+//! parallel threads: a test that asserts counts must not share its breaker with a test running
+//! beside it, and must not inherit what the previous one left. [`Breaker::reset`] empties one
+//! breaker (closed; the trip policy's failures, the half-open round, the failed rounds and every
+//! [`Metrics`] count back to zero). Feature `testing` adds a kit, for dev-dependencies only
+//! (without it, the call path carries no hook at all):
+//!
+//! ```toml
+//! [dev-dependencies]
+//! breakerbox = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! - `testing::isolate()` returns a guard that one test of the process holds at a time; it resets
+//!   every breaker, disarms every fault and sets jitter back to random when taken and when
+//!   dropped. A test that panics holding it does not wedge the next. It is process-wide: take it
+//!   in every test that touches breakers. `testing::reset_all()` resets every breaker in the
+//!   registry, without the guard.
+//! - `testing::set_jitter(Jitter::Max)` pins every jittered wait to its backoff (the upper end of
+//!   the draw), so with paused time a test asserts the exact time a call took;
+//!   `Jitter::Min` pins it to zero (a blocking fn's test then sleeps no real time).
+//! - `testing::fail_next(breaker, n, || error)` makes the next `n` attempts through a breaker
+//!   return `error()` without running the body: recorded, classified and retried as the body's
+//!   own error would be, so a test exercises the program's fallback path without a failing
+//!   server. The breaker is given as `&BREAKER`, an `Arc`, its name, or an annotated fn's path
+//!   (which names the breaker the fn calls through: its own, unless it is `shared`). The
+//!   factory's type is checked against the fn's error type when an attempt takes the fault: a
+//!   mismatch panics, naming both types. Annotated fns and [`CallPolicy::run`] /
+//!   [`CallPolicy::run_blocking`] take faults; a permit taken by hand does not.
+//!
+//! With the feature on, the error types that faults can stand in for must be `'static`, since the
+//! check is [`Any`](std::any::Any)'s: an annotated fn whose error type borrows compiles without
+//! the feature and not with it ([`Injectable`]).
+//!
+//! ```
+//! # #[cfg(feature = "testing")] mod example {
+//! use std::time::Duration;
+//! use breakerbox::testing::{self, Jitter};
+//! use breakerbox::{Rejected, State, circuit_breaker};
+//!
+//! #[derive(Debug)]
+//! pub enum Error { Unavailable, Rejected(Rejected) }
+//! # impl From<Rejected> for Error { fn from(r: Rejected) -> Self { Error::Rejected(r) } }
+//!
+//! #[circuit_breaker(name = "quotes", threshold = 3, attempts = 3, retry = "per_attempt", backoff = "100ms..1s")]
+//! async fn live_quote(symbol: &str) -> Result<u32, Error> {
+//!     Ok(100 * symbol.len() as u32) // the real client
+//! }
+//!
+//! const CACHED: u32 = 1;
+//!
+//! /// The code under test: a quote, or the cached one when the service fails.
+//! async fn quote(symbol: &str) -> u32 {
+//!     live_quote(symbol).await.unwrap_or(CACHED)
+//! }
+//!
+//! // #[tokio::test(start_paused = true)]
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # pub async fn main() {
+//! let _guard = testing::isolate(); // one such test at a time, every breaker reset
+//! testing::set_jitter(Jitter::Max); // each wait is exactly its backoff
+//! let quotes = breakerbox::registry().get("quotes").unwrap();
+//! let start = tokio::time::Instant::now();
+//!
+//! // Two failed attempts, then the service answers.
+//! testing::fail_next("quotes", 2, || Error::Unavailable);
+//! assert_eq!(quote("ACME").await, 400);
+//! assert_eq!(start.elapsed(), Duration::from_millis(100 + 200));
+//! let m = quotes.metrics();
+//! assert_eq!((m.admitted, m.failures, m.successes, m.retries), (3, 2, 1, 2));
+//!
+//! // From empty counts, three failed attempts: the third opens it, and the fallback answers.
+//! quotes.reset();
+//! testing::fail_next("quotes", 3, || Error::Unavailable);
+//! assert_eq!(quote("ACME").await, CACHED);
+//! assert_eq!(quotes.state(), State::Open);
+//! assert_eq!(start.elapsed(), Duration::from_millis(300 + 100 + 200));
+//! let m = quotes.metrics();
+//! assert_eq!((m.admitted, m.failures, m.successes, m.retries), (3, 3, 0, 2));
+//!
+//! // Open: refused at once, no attempt, no wait.
+//! assert_eq!(quote("ACME").await, CACHED);
+//! assert_eq!(quotes.metrics().rejected, 1);
+//! assert_eq!(start.elapsed(), Duration::from_millis(600));
+//! # }
+//! # }
+//! # #[cfg(feature = "testing")] fn main() { example::main() }
+//! # #[cfg(not(feature = "testing"))] fn main() {}
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -775,12 +1027,22 @@ pub use breaker_core::{
     BUDGET_MIN_PER_SECOND, BUDGET_WINDOW, Backoff, Breaker, BreakerSnapshot, Budget, CallPolicy,
     CallPolicyBuilder, CallSite, Config, ConfigBuilder, ConfigError, DEFAULT_BACKOFF,
     DuplicateName, DuplicateNames, EVENTS_CAPACITY, EnteredScope, Events, Granularity, InScope,
-    Lagged, Location, MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW, Metrics, Name,
-    Nested, NestingEdge, NestingScope, OwnedPermit, Permit, Reason, Registry, Rejected, Reset,
-    RestoreError, SNAPSHOT_FORMAT, SlowCalls, Snapshot, State, TimedOut, Transition, TripPolicy,
-    Verdict, Window, in_scope, registry,
+    Injectable, Lagged, Location, MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW,
+    Metrics, Name, Nested, NestingEdge, NestingScope, OwnedPermit, Permit, Reason, Registry,
+    Rejected, Reset, RestoreError, SNAPSHOT_FORMAT, SlowCalls, Snapshot, State, TimedOut,
+    Transition, TripPolicy, Verdict, Window, in_scope, registry,
 };
 pub use breaker_macros::{circuit_breaker, shared_breaker};
+
+/// The test kit (feature `testing`): isolation of tests that touch breakers, deterministic
+/// jitter, injected failures; see [Testing](crate#testing).
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use breaker_core::testing::{
+        Isolation, Jitter, Target, clear_faults, fail_next, faults_left, isolate, reset_all,
+        set_jitter,
+    };
+}
 
 #[doc(hidden)]
 pub use breaker_core::__private;

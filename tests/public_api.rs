@@ -11,10 +11,10 @@ use breakerbox::{
     BUDGET_MIN_PER_SECOND, BUDGET_WINDOW, Backoff, Breaker, BreakerSnapshot, Budget, CallPolicy,
     CallPolicyBuilder, CallSite, Config, ConfigBuilder, ConfigError, DEFAULT_BACKOFF,
     DuplicateName, DuplicateNames, EVENTS_CAPACITY, EnteredScope, Events, Granularity, InScope,
-    Lagged, Location, MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW, Metrics, Name,
-    Nested, NestingEdge, NestingScope, OwnedPermit, Permit, Reason, Registry, Rejected, Reset,
-    RestoreError, SNAPSHOT_FORMAT, SlowCalls, Snapshot, State, TimedOut, Transition, TripPolicy,
-    Verdict, Window, circuit_breaker, in_scope, registry, shared_breaker,
+    Injectable, Lagged, Location, MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW,
+    Metrics, Name, Nested, NestingEdge, NestingScope, OwnedPermit, Permit, Reason, Registry,
+    Rejected, Reset, RestoreError, SNAPSHOT_FORMAT, SlowCalls, Snapshot, State, TimedOut,
+    Transition, TripPolicy, Verdict, Window, circuit_breaker, in_scope, registry, shared_breaker,
 };
 
 /// DESIGN's API, with the types it promises.
@@ -109,6 +109,27 @@ fn the_programmatic_api() {
     );
     #[cfg(feature = "metrics")]
     let _: fn(State) -> f64 = breakerbox::state_gauge;
+    fn injectable<E: Injectable>() {}
+    injectable::<Rejected>();
+}
+
+/// The test kit, with feature `testing`.
+#[cfg(feature = "testing")]
+#[test]
+fn the_test_kit() {
+    use breakerbox::testing::{self, Isolation, Jitter, Target};
+
+    let _: fn() -> Isolation = testing::isolate;
+    let _: fn() = testing::reset_all;
+    let _: fn() = testing::clear_faults;
+    let _: fn(Jitter) = testing::set_jitter;
+    let _ = [Jitter::Random, Jitter::Max, Jitter::Min];
+    let _: fn(&'static Breaker, u32, fn() -> Error) = testing::fail_next;
+    let _: fn(&'static str) -> u32 = testing::faults_left;
+    let _: Option<Target<'_>> = Some(Target::from("name"));
+    let _: Option<Target<'_>> = Some(Target::from(&SURFACE));
+    let _: Option<Target<'_>> = None::<&Arc<Breaker>>.map(Target::from);
+    let _: Option<Target<'_>> = None::<&String>.map(Target::from);
 }
 
 /// The attributes.

@@ -41,10 +41,36 @@ pub use crate::__breaker_call_at as call_at;
 pub use crate::registry::{BREAKERS, CALL_SITES};
 /// The retry driver the expansion runs a call with: not part of the public API.
 pub use crate::retry::{AttemptScope, Call, Next};
+#[cfg(feature = "testing")]
+pub use crate::testing::driver::{Attempted, Faulty, Prepared};
 pub use crate::{
     Backoff, Breaker, Budget, CallPolicy, CallSite, Config, Granularity, Nested, Permit, Rejected,
     Reset, TimedOut, Verdict, Window,
 };
+
+/// What an attempt is started with: its `tracing` span and nesting scope, and with feature
+/// `testing` the fault taken for it, which then stands in for the body (`Prepared`). Without the
+/// feature it is the bare scope, so the call path carries nothing for the kit.
+#[cfg(not(feature = "testing"))]
+pub type AttemptSpan = AttemptScope;
+/// What an attempt is started with: its `tracing` span and nesting scope, and with feature
+/// `testing` the fault taken for it, which then stands in for the body.
+#[cfg(feature = "testing")]
+pub type AttemptSpan = Prepared;
+
+/// An attempt's body as it runs: itself, or with feature `testing` behind the fault that may
+/// stand in for it.
+#[cfg(not(feature = "testing"))]
+type Body<B> = B;
+#[cfg(feature = "testing")]
+type Body<B> = Faulty<B>;
+
+/// What an attempt's body comes to: its output, or with feature `testing` that or the fault
+/// injected in its place, which [`Shape::into_result`] turns into the call's error.
+#[cfg(not(feature = "testing"))]
+type Output<R> = R;
+#[cfg(feature = "testing")]
+type Output<R> = Attempted<R>;
 
 /// Unwraps a configuration the attribute validated at compile time; in a `const`, so a failure
 /// here would be a compile error, never a run-time panic.
@@ -129,9 +155,21 @@ impl<T, E> std::fmt::Debug for Shape<T, E> {
 
 impl<T, E> Shape<T, E> {
     /// The attempt's outcome as a plain `Result` (the fn's return type is one).
+    #[cfg(not(feature = "testing"))]
     #[inline(always)]
     pub fn into_result(self, returned: Result<T, E>) -> Result<T, E> {
         returned
+    }
+
+    /// The attempt's outcome as a plain `Result` (the fn's return type is one): what the body
+    /// returned, or the error injected in its place.
+    #[cfg(feature = "testing")]
+    #[inline(always)]
+    pub fn into_result(self, returned: Attempted<Result<T, E>>) -> Result<T, E>
+    where
+        E: crate::Injectable,
+    {
+        returned.into_result()
     }
 
     /// The call's outcome as the fn's return type.
@@ -179,10 +217,12 @@ impl<T: Clone> RetryArg for T {}
 /// when the call retries (R12). Naming the fn's return type `R` here gives the attempt's `async`
 /// block its output type, so `?` and `return` in the body infer as they do in the fn.
 #[inline(always)]
-pub fn attempt<R, F: Future<Output = R>>(attempt: F, scope: AttemptScope) -> Attempt<F> {
+pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: AttemptSpan) -> Attempt<Body<F>> {
+    #[cfg(feature = "testing")]
+    let (attempt, span) = (Faulty::new(attempt, span.fault), span.scope);
     Attempt {
         inner: attempt,
-        scope,
+        scope: span,
     }
 }
 
@@ -215,10 +255,25 @@ impl<F: Future> Future for Attempt<F> {
     }
 }
 
+/// An attempt without a span or a fault, in its call's nesting scope and the panic guard: what
+/// [`CallPolicy::run`] runs its operation's futures as.
+#[inline(always)]
+pub(crate) fn scoped_attempt<F: Future>(attempt: F, scope: AttemptScope) -> Attempt<F> {
+    Attempt {
+        inner: attempt,
+        scope,
+    }
+}
+
 /// Runs one blocking attempt inside its span and scope; see [`attempt`].
 #[inline(always)]
-pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, scope: &AttemptScope) -> R {
-    scope.run(|| crate::circuit::guarded(attempt))
+pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> Output<R> {
+    #[cfg(feature = "testing")]
+    let (attempt, span) = {
+        let faulty = Faulty::new(attempt, span.fault.clone());
+        (move || faulty.call(), &span.scope)
+    };
+    span.run(|| crate::circuit::guarded(attempt))
 }
 
 /// Admits a call that makes one attempt. With [`admit_attempt`], the only places the generated
@@ -264,10 +319,14 @@ pub fn settle_timeout_single<T, E: HoldsTimeout>(
     Err(TimedOut::new(after).into())
 }
 
-/// The span of the only attempt of a call; such a call opens no nesting scope.
+/// The scope of the only attempt of a call, asked for once, right after its admission; such a
+/// call opens no nesting scope. With feature `testing`, also the fault taken for it.
 #[inline(always)]
-pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> AttemptScope {
-    crate::retry::attempt_scope(breaker, 1, policy.attempts(), None)
+pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> AttemptSpan {
+    let scope = crate::retry::attempt_scope(breaker, 1, policy.attempts(), None);
+    #[cfg(feature = "testing")]
+    let scope = Prepared::new(scope, breaker);
+    scope
 }
 
 /// The argument for the attempt now running: a clone for every attempt but the last, which gets

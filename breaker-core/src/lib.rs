@@ -17,7 +17,9 @@
 // asks `policy` (when to open) and announces through `events`; `retry` drives calls through
 // `circuit` under the breaker's retry budget and the nesting scope; `registry` lists breakers,
 // their call sites and the nestings seen between them. `config`, `limits`, `clock`,
-// `generation`, `metrics` and the small value types sit under all of them.
+// `generation`, `metrics` and the small value types sit under all of them. `testing` (feature
+// `testing` only) sits beside `registry`: it resets breakers, pins jitter, and hands the driver the
+// faults it injects, through a hook that exists only with the feature.
 mod circuit;
 mod clock;
 mod config;
@@ -25,6 +27,7 @@ mod error;
 #[cfg(not(loom))]
 mod events;
 mod generation;
+mod injectable;
 mod limits;
 mod metrics;
 mod name;
@@ -35,6 +38,8 @@ mod registry;
 mod retry;
 mod state;
 mod sync;
+#[cfg(all(feature = "testing", not(loom)))]
+pub mod testing;
 mod verdict;
 
 pub use crate::circuit::{Breaker, OwnedPermit, Permit};
@@ -45,6 +50,7 @@ pub use crate::config::{
 pub use crate::error::{Rejected, TimedOut};
 #[cfg(not(loom))]
 pub use crate::events::{CAPACITY as EVENTS_CAPACITY, Events, Lagged, Transition};
+pub use crate::injectable::Injectable;
 pub use crate::limits::{MAX_ATTEMPTS, MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW};
 pub use crate::metrics::Metrics;
 pub use crate::name::Name;

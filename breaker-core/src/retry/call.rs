@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use super::budget::{self, Answer};
 use super::nesting::{self, AttemptScope, NestingScope};
-use crate::{Breaker, CallPolicy, CallSite, Granularity, Permit, Rejected, TimedOut, Verdict};
+use crate::{
+    Breaker, CallPolicy, CallSite, Granularity, Injectable, Permit, Rejected, TimedOut, Verdict,
+};
 
 /// What to do after an attempt.
 #[derive(Debug)]
@@ -237,10 +239,15 @@ impl<'b> Call<'b> {
 
     /// What the attempt now running runs inside: its `tracing` span, at DEBUG (`None` when DEBUG
     /// is off), and, when the call may retry, the nesting scope the annotated fns it calls see
-    /// (R12). The generated code enters it on each poll of the attempt.
+    /// (R12). The generated code enters it on each poll of the attempt. It asks for it once per
+    /// attempt, right after the admission; with feature `testing` it also takes the fault injected
+    /// for the attempt, if one is armed.
     #[inline(always)]
-    pub fn span(&self) -> AttemptScope {
-        attempt_scope(self.breaker, self.attempt, self.attempts, self.nesting())
+    pub fn span(&self) -> crate::__private::AttemptSpan {
+        let scope = attempt_scope(self.breaker, self.attempt, self.attempts, self.nesting());
+        #[cfg(feature = "testing")]
+        let scope = crate::testing::driver::Prepared::new(scope, self.breaker);
+        scope
     }
 
     /// The attempt's scope without a span: what [`CallPolicy::run`] runs attempts in.
@@ -295,7 +302,9 @@ impl CallPolicy {
     ///
     /// `op` is called once per attempt; `classify` decides what each error means (pass
     /// [`Verdict::transient`] to count every error as transient). The error type holds both
-    /// [`Rejected`] and [`TimedOut`], since the policy may carry an attempt timeout.
+    /// [`Rejected`] and [`TimedOut`], since the policy may carry an attempt timeout. (With feature
+    /// `testing`, an attempt that takes an injected fault returns its error without calling `op`;
+    /// see [`Injectable`].)
     ///
     /// ```
     /// use breaker_core::{Breaker, CallPolicy, Config, Granularity, Rejected, TimedOut, Verdict};
@@ -327,7 +336,7 @@ impl CallPolicy {
         op: F,
     ) -> Result<T, E>
     where
-        E: From<Rejected> + From<TimedOut>,
+        E: From<Rejected> + From<TimedOut> + Injectable,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -335,7 +344,9 @@ impl CallPolicy {
     }
 
     /// Runs a blocking operation under `breaker` with this policy, sleeping the thread between
-    /// attempts. A `timeout` does not apply: a blocking call cannot be cut off.
+    /// attempts. A `timeout` does not apply: a blocking call cannot be cut off. (With feature
+    /// `testing`, an attempt that takes an injected fault returns its error without calling `op`;
+    /// see [`Injectable`].)
     pub fn run_blocking<T, E, F>(
         &self,
         breaker: &Breaker,
@@ -343,7 +354,7 @@ impl CallPolicy {
         op: F,
     ) -> Result<T, E>
     where
-        E: From<Rejected>,
+        E: From<Rejected> + Injectable,
         F: FnMut() -> Result<T, E>,
     {
         drive_blocking(Call::new(breaker, self), classify, op)
@@ -389,7 +400,7 @@ impl CallSite {
         op: F,
     ) -> Result<T, E>
     where
-        E: From<Rejected> + From<TimedOut>,
+        E: From<Rejected> + From<TimedOut> + Injectable,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -400,7 +411,7 @@ impl CallSite {
     /// site's breaker and policy, under the site's name in the nestings it takes part in.
     pub fn run_blocking<T, E, F>(&'static self, classify: fn(&E) -> Verdict, op: F) -> Result<T, E>
     where
-        E: From<Rejected>,
+        E: From<Rejected> + Injectable,
         F: FnMut() -> Result<T, E>,
     {
         drive_blocking(Call::at(self), classify, op)
@@ -414,13 +425,23 @@ async fn drive<T, E, F, Fut>(
     mut op: F,
 ) -> Result<T, E>
 where
-    E: From<Rejected> + From<TimedOut>,
+    E: From<Rejected> + From<TimedOut> + Injectable,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     loop {
         call.admit::<E>()?;
-        let attempt = crate::__private::attempt::<Result<T, E>, _>(op(), call.scope());
+        #[cfg(feature = "testing")]
+        if let Some(fault) = crate::testing::take(call.breaker) {
+            match call.settle(Err(fault.error::<E>()), classify) {
+                Next::Return(result) => return result,
+                Next::Retry(wait) => {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+        }
+        let attempt = crate::__private::scoped_attempt(op(), call.scope());
         let next = match call.policy.timeout() {
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
                 Ok(result) => call.settle(result, classify),
@@ -442,11 +463,21 @@ fn drive_blocking<T, E, F>(
     mut op: F,
 ) -> Result<T, E>
 where
-    E: From<Rejected>,
+    E: From<Rejected> + Injectable,
     F: FnMut() -> Result<T, E>,
 {
     loop {
         call.admit::<E>()?;
+        #[cfg(feature = "testing")]
+        if let Some(fault) = crate::testing::take(call.breaker) {
+            match call.settle(Err(fault.error::<E>()), classify) {
+                Next::Return(result) => return result,
+                Next::Retry(wait) => {
+                    std::thread::sleep(wait);
+                    continue;
+                }
+            }
+        }
         let result = call.scope().run(|| crate::circuit::guarded(&mut op));
         match call.settle(result, classify) {
             Next::Return(result) => return result,

@@ -215,7 +215,7 @@ impl<F: Future> Future for InScope<F> {
 
 /// What one attempt runs inside: its `tracing` span when DEBUG is on, and, for a call that
 /// retries, the nesting scope the annotated fns it calls see (R12). Made by
-/// [`Call::span`](crate::Call::span) for the attempt now running.
+/// `Call::span` (the retry driver's) for the attempt now running.
 #[derive(Debug, Default)]
 pub struct AttemptScope {
     span: Option<tracing::Span>,

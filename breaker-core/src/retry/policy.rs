@@ -308,7 +308,13 @@ impl CallPolicyBuilder {
 
 /// A uniform draw from `[0, max]` (full jitter), from a per-thread xorshift generator: no lock, no
 /// allocation, no system call after the first draw on a thread.
+///
+/// With feature `testing`, `testing::set_jitter` can pin the draw to `max` or to zero.
 pub fn jitter(max: Duration) -> Duration {
+    #[cfg(all(feature = "testing", not(loom)))]
+    if let Some(pinned) = crate::testing::pinned_jitter(max) {
+        return pinned;
+    }
     let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
     if nanos == 0 {
         return Duration::ZERO;
