@@ -47,6 +47,8 @@ pub(crate) struct Counts {
 pub(crate) struct Policies {
     failure: Failure,
     slow: Option<Rate>,
+    /// Whether recording needs the time (a time window), worked out once.
+    needs_clock: bool,
 }
 
 // Inline for the same reason as `RateWindow`: a breaker is built in a `static`.
@@ -109,7 +111,9 @@ impl Policies {
                 }) => Some(Rate::new(percent, min_calls, window)),
                 None => None,
             };
-            Policies { failure, slow }
+            let needs_clock = matches!(config.policy, TripPolicy::FailureRate { window: crate::config::Window::Time(_), .. })
+                || matches!(config.slow, Some(SlowCalls { window: crate::config::Window::Time(_), .. }));
+            Policies { failure, slow, needs_clock }
         }
     }
 
@@ -123,9 +127,9 @@ impl Policies {
     }
 
     /// Whether recording needs the time: a time window.
+    #[inline(always)]
     pub(crate) fn needs_clock(&self) -> bool {
-        matches!(&self.failure, Failure::Rate(r) if r.window.needs_clock())
-            || self.slow.as_ref().is_some_and(|r| r.window.needs_clock())
+        self.needs_clock
     }
 
     /// Records an outcome of `generation` (a closed one) at `now`, and says whether to open.

@@ -73,11 +73,6 @@ impl RateWindow {
         }
     }
 
-    /// Whether recording needs the time.
-    pub(crate) const fn needs_clock(&self) -> bool {
-        matches!(self, RateWindow::Time(_))
-    }
-
     /// Records an outcome of `generation` at `now`, and returns the counts; `None` when the window
     /// already belongs to a newer generation, and the outcome is late.
     pub(crate) fn record(&self, generation: u32, marked: bool, now: Millis) -> Option<Tally> {
