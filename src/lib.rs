@@ -618,6 +618,15 @@
 pub use breaker_core::*;
 pub use breaker_macros::{circuit_breaker, shared_breaker};
 
+// The traits through which the expansion checks the user's types. rustc names the one that is not
+// implemented in its help ("the trait `HoldsRejection` is not implemented for `String`"); with a
+// path outside the private module to print, it prints the bare name instead of
+// `breakerbox::__private::HoldsRejection`.
+#[doc(hidden)]
+pub use breaker_core::__private::{
+    ClassifyArg, HoldsRejection, HoldsTimeout, IsResult, IsVerdict, RetryArg,
+};
+
 /// The README's subscription loop, run (a test only: this item exists for `cargo test --doc`).
 ///
 /// `readme_subscribe.rs` holds the block the README shows under "At run time", checked below to

@@ -129,6 +129,14 @@ impl<T, E> Shape<T, E> {
     }
 }
 
+// The traits below are what rustc names when the user's code does not fit the expansion. The
+// expansion reaches each through a call of its own method (`<E as HoldsRejection>::held(..)`), not
+// through a bound on a helper fn: rustc then reports the missing impl on the user's token, without a
+// "required by a bound in" note that would show this module. The facade re-exports them (hidden),
+// so rustc prints their bare names. `#[diagnostic::do_not_recommend]` on a blanket impl makes rustc
+// report the trait itself rather than the bound behind it, with its message, instead of listing
+// every `From` impl of the user's type.
+
 /// The error type must be able to carry a rejection (DESIGN rule 10).
 #[diagnostic::on_unimplemented(
     message = "the error type `{Self}` cannot hold a `breakerbox::Rejected`",
@@ -136,9 +144,18 @@ impl<T, E> Shape<T, E> {
     note = "when the breaker refuses a call, the fn returns `Err(Rejected.into())`; add a variant \
             such as `Unavailable(breakerbox::Rejected)` and implement `From<breakerbox::Rejected>`"
 )]
-pub trait HoldsRejection: From<Rejected> {}
+pub trait HoldsRejection: Sized {
+    /// The rejection as this error.
+    fn held(rejected: Rejected) -> Self;
+}
 
-impl<E: From<Rejected>> HoldsRejection for E {}
+#[diagnostic::do_not_recommend]
+impl<E: From<Rejected>> HoldsRejection for E {
+    #[inline(always)]
+    fn held(rejected: Rejected) -> E {
+        rejected.into()
+    }
+}
 
 /// The error type must be able to carry an attempt timeout when `timeout` is set.
 #[diagnostic::on_unimplemented(
@@ -147,21 +164,99 @@ impl<E: From<Rejected>> HoldsRejection for E {}
     note = "an attempt that misses its `timeout` returns `Err(TimedOut.into())`; add a variant such \
             as `TimedOut(breakerbox::TimedOut)` and implement `From<breakerbox::TimedOut>`"
 )]
-pub trait HoldsTimeout: From<TimedOut> {}
+pub trait HoldsTimeout: Sized {
+    /// The timeout as this error.
+    fn held(timed_out: TimedOut) -> Self;
+}
 
-impl<E: From<TimedOut>> HoldsTimeout for E {}
+#[diagnostic::do_not_recommend]
+impl<E: From<TimedOut>> HoldsTimeout for E {
+    #[inline(always)]
+    fn held(timed_out: TimedOut) -> E {
+        timed_out.into()
+    }
+}
 
 /// A by-value argument is handed to each attempt, so with `attempts > 1` it must be `Clone`
-/// (DESIGN rule 9).
+/// (DESIGN rule 9). Its blanket impl stays recommended: rustc then names `Clone` and suggests the
+/// derive.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is passed by value to a fn that retries, so it must implement `Clone`",
     label = "each attempt but the last gets a clone of this argument",
     note = "derive or implement `Clone` for `{Self}`, take the argument by reference, or set \
             `attempts = 1`"
 )]
-pub trait RetryArg: Clone {}
+pub trait RetryArg: Sized {
+    /// The argument for the attempt now running, taken from `slot`: a clone for every attempt but
+    /// the last, which gets the original.
+    fn next(slot: &mut Option<Self>, last: bool) -> Self;
+}
 
-impl<T: Clone> RetryArg for T {}
+impl<T: Clone> RetryArg for T {
+    fn next(slot: &mut Option<T>, last: bool) -> T {
+        match slot {
+            Some(arg) if !last => arg.clone(),
+            _ => slot
+                .take()
+                .expect("breaker: an argument was used after the last attempt"),
+        }
+    }
+}
+
+/// What a `classify` fn returns must be a [`Verdict`].
+#[diagnostic::on_unimplemented(
+    message = "`classify` returns `{Self}`, but the breaker asks it for a `breakerbox::Verdict`",
+    label = "expected a fn `fn(&{E}) -> breakerbox::Verdict`",
+    note = "a classifier says what each error means: write `fn classify(error: &{E}) -> \
+            breakerbox::Verdict`, returning `Verdict::Transient`, `Verdict::Permanent` or \
+            `Verdict::Ignore`"
+)]
+pub trait IsVerdict<E>: Sized {
+    /// The verdict on `error`.
+    fn verdict(error: &E, returned: Self) -> Verdict;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E> IsVerdict<E> for Verdict {
+    #[inline(always)]
+    fn verdict(_: &E, returned: Verdict) -> Verdict {
+        returned
+    }
+}
+
+/// What a `classify` fn takes must be a reference to the fn's error type.
+#[diagnostic::on_unimplemented(
+    message = "`classify` takes `{A}`, but the fn's error type is `{Self}`",
+    label = "expected a fn `fn(&{Self}) -> breakerbox::Verdict`",
+    note = "a classifier says what each error means: write `fn classify(error: &{Self}) -> \
+            breakerbox::Verdict`, returning `Verdict::Transient`, `Verdict::Permanent` or \
+            `Verdict::Ignore`"
+)]
+pub trait ClassifyArg<'e, A> {
+    /// The error as the classifier's argument.
+    fn arg(error: &'e Self) -> A;
+}
+
+#[diagnostic::do_not_recommend]
+impl<'e, E> ClassifyArg<'e, &'e E> for E {
+    #[inline(always)]
+    fn arg(error: &'e E) -> &'e E {
+        error
+    }
+}
+
+/// Never built. A second impl of [`ClassifyArg`], so that rustc takes the argument type from the
+/// `classify` fn, and reports a mismatch through the trait, instead of inferring it from the one
+/// impl and reporting a type mismatch on the call.
+#[derive(Debug)]
+pub struct NotAnArgument(());
+
+#[diagnostic::do_not_recommend]
+impl<E> ClassifyArg<'_, NotAnArgument> for E {
+    fn arg(_: &E) -> NotAnArgument {
+        NotAnArgument(())
+    }
+}
 
 /// Runs one async attempt inside its span, if there is one. Naming the fn's return type `R` here
 /// gives the attempt's `async` block its output type, so `?` and `return` in the body infer as they
@@ -214,19 +309,19 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::
     unwind::guarded(attempt)
 }
 
-/// Admits a call that makes one attempt. With [`admit_attempt`], the only places the generated
-/// code needs `E: From<Rejected>`, so a missing impl is reported once (DESIGN rule 10).
+/// Admits a call that makes one attempt; the expansion turns a refusal into the fn's error
+/// through [`HoldsRejection`].
 #[inline(always)]
-pub fn admit<E: HoldsRejection>(breaker: &Breaker) -> Result<Permit<'_>, E> {
+pub fn admit(breaker: &Breaker) -> Result<Permit<'_>, Rejected> {
     match breaker.try_acquire() {
         Ok(permit) => Ok(permit.driven()),
-        Err(rejected) => Err(rejected.into()),
+        Err(rejected) => Err(rejected),
     }
 }
 
 /// Asks the call's breaker for the next attempt of a call that retries.
 #[inline]
-pub fn admit_attempt<E: HoldsRejection>(call: &mut Call<'_>) -> Result<(), E> {
+pub fn admit_attempt(call: &mut Call<'_>) -> Result<(), Rejected> {
     call.admit()
 }
 
@@ -239,19 +334,25 @@ pub fn settle<T, E>(permit: Permit<'_>, result: &Result<T, E>, classify: fn(&E) 
     }
 }
 
-/// Settles an attempt that missed its `timeout`, in a call that retries; with
-/// [`settle_timeout_single`], the only places the generated code needs `E: From<TimedOut>`.
-pub fn settle_timeout<T, E: HoldsTimeout>(call: &mut Call<'_>, after: Duration) -> Next<T, E> {
-    call.settle_timeout(after)
+/// Settles an attempt that missed its `timeout`, in a call that retries; `held` is
+/// [`HoldsTimeout::held`], named by the expansion.
+pub fn settle_timeout<T, E>(
+    call: &mut Call<'_>,
+    after: Duration,
+    held: fn(TimedOut) -> E,
+) -> Next<T, E> {
+    match call.settle_timeout::<T, TimedOut>(after) {
+        Next::Return(Ok(value)) => Next::Return(Ok(value)),
+        Next::Return(Err(timed_out)) => Next::Return(Err(held(timed_out))),
+        Next::Retry(wait) => Next::Retry(wait),
+    }
 }
 
-/// Settles the only attempt of a call that missed its `timeout`: a failure (R3).
-pub fn settle_timeout_single<T, E: HoldsTimeout>(
-    permit: Permit<'_>,
-    after: Duration,
-) -> Result<T, E> {
+/// Settles the only attempt of a call that missed its `timeout`: a failure (R3). The expansion
+/// turns the timeout into the fn's error through [`HoldsTimeout`].
+pub fn settle_timeout_single(permit: Permit<'_>, after: Duration) -> TimedOut {
     permit.timeout();
-    Err(TimedOut::new(after).into())
+    TimedOut::new(after)
 }
 
 /// The span of the only attempt of a call.
@@ -260,19 +361,10 @@ pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> Option<tracing::S
     crate::call::attempt_span(breaker, 1, policy)
 }
 
-/// The argument for the attempt now running: a clone for every attempt but the last, which gets
-/// the original (DESIGN rule 9).
-pub fn attempt_arg<T: RetryArg>(slot: &mut Option<T>, last: bool) -> T {
-    match slot {
-        Some(arg) if !last => arg.clone(),
-        _ => slot
-            .take()
-            .expect("breaker: an argument was used after the last attempt"),
-    }
-}
-
-/// The `classify` fn as the pointer [`Call::settle`] takes; a fn of another type is reported on
-/// the `classify` path.
+/// The `classify` fn as the pointer [`Call::settle`] takes. The expansion passes a closure that
+/// calls the user's fn through [`ClassifyArg`] and [`IsVerdict`], so a fn of another signature is
+/// reported on the `classify` path, with the signature to write.
+#[inline(always)]
 pub fn classifier<T, E>(_: &Shape<T, E>, classify: fn(&E) -> Verdict) -> fn(&E) -> Verdict {
     classify
 }

@@ -14,6 +14,7 @@
 
 mod args;
 mod expand;
+mod limits;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -23,7 +24,7 @@ use proc_macro::TokenStream;
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     match validate::circuit_breaker(args.into(), item.into()) {
         Ok(valid) => expand::circuit_breaker(valid),
-        Err(invalid) => invalid.into_tokens(),
+        Err(invalid) => expand::invalid(invalid),
     }
     .into()
 }
@@ -34,7 +35,7 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn shared_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     match validate::shared_breaker(args.into(), item.into()) {
         Ok(valid) => expand::shared_breaker(valid),
-        Err(invalid) => invalid.into_tokens(),
+        Err(invalid) => expand::invalid(invalid),
     }
     .into()
 }
