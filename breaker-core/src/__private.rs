@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use crate::permit::unwind;
 
+// The helpers below are `#[inline(always)]` in an optimised build, where the call path needs them
+// inlined, and only `#[inline]` in a debug build: there, each forced inline copies the helper into
+// every annotated fn, to be compiled again for each, and compile time is what counts
+// (`benches/compile_time.sh`).
+
 pub use ::core;
 pub use ::linkme;
 pub use ::std;
@@ -15,16 +20,25 @@ pub use ::std;
 pub use crate::__breaker_register as register;
 
 /// Puts a static in one of the registry's link-time slices. A macro of this crate rather than
-/// `#[linkme::distributed_slice]` written in the expansion: `$crate` finds `linkme` whatever the
+/// `#[linkme::distributed_slice]` written in the expansion: `$crate` finds the slice whatever the
 /// user's crate calls the facade, and a facade that cannot be found is one error (on the import
 /// the expansion starts with), not a second one about `linkme`'s helper attribute.
+///
+/// It hands the static straight to the `macro_rules!` that `#[distributed_slice]` declared with
+/// the slice (`CALL_SITES!`, `BREAKERS!`), as `linkme`'s element attribute does, without that
+/// attribute: the attribute is a proc macro run once per annotated fn, and adds a fn with two
+/// closures that only checks the element's type, which is always the slice's here. Together they
+/// were a third of the compile time of an annotated fn (`benches/compile_time.sh`). The protocol
+/// is `linkme` 0.3's (`#![linkme_macro = path]`, then the item); a `linkme` that changed it would
+/// fail to compile every annotated fn, loudly, never register one silently wrong.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __breaker_register {
     ($slice:ident, $name:ident: $ty:ty = $value:expr) => {
-        #[$crate::__private::linkme::distributed_slice($crate::__private::$slice)]
-        #[linkme(crate = $crate::__private::linkme)]
-        static $name: $ty = $value;
+        $crate::__private::$slice! {
+            #![linkme_macro = $crate::__private::$slice]
+            static $name: $ty = $value;
+        }
     };
 }
 
@@ -117,13 +131,27 @@ impl<T, E> std::fmt::Debug for Shape<T, E> {
 
 impl<T, E> Shape<T, E> {
     /// The attempt's outcome as a plain `Result` (the fn's return type is one).
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn into_result(self, returned: Result<T, E>) -> Result<T, E> {
         returned
     }
 
+    /// Settles an attempt of a call that retries: what [`Call::settle`] does, with the attempt's
+    /// outcome taken as a plain `Result` (one call in the expansion instead of two).
+    #[inline]
+    pub fn settle(
+        self,
+        call: &mut Call<'_>,
+        returned: Result<T, E>,
+        classify: fn(&E) -> Verdict,
+    ) -> Next<T, E> {
+        call.settle(returned, classify)
+    }
+
     /// The call's outcome as the fn's return type.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn from_result(self, result: Result<T, E>) -> Result<T, E> {
         result
     }
@@ -151,7 +179,8 @@ pub trait HoldsRejection: Sized {
 
 #[diagnostic::do_not_recommend]
 impl<E: From<Rejected>> HoldsRejection for E {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn held(rejected: Rejected) -> E {
         rejected.into()
     }
@@ -171,7 +200,8 @@ pub trait HoldsTimeout: Sized {
 
 #[diagnostic::do_not_recommend]
 impl<E: From<TimedOut>> HoldsTimeout for E {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn held(timed_out: TimedOut) -> E {
         timed_out.into()
     }
@@ -218,7 +248,8 @@ pub trait IsVerdict<E>: Sized {
 
 #[diagnostic::do_not_recommend]
 impl<E> IsVerdict<E> for Verdict {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn verdict(_: &E, returned: Verdict) -> Verdict {
         returned
     }
@@ -239,7 +270,8 @@ pub trait ClassifyArg<'e, A> {
 
 #[diagnostic::do_not_recommend]
 impl<'e, E> ClassifyArg<'e, &'e E> for E {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn arg(error: &'e E) -> &'e E {
         error
     }
@@ -261,7 +293,8 @@ impl<E> ClassifyArg<'_, NotAnArgument> for E {
 /// Runs one async attempt inside its span, if there is one. Naming the fn's return type `R` here
 /// gives the attempt's `async` block its output type, so `?` and `return` in the body infer as they
 /// do in the fn.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: Option<tracing::Span>) -> Attempt<F> {
     Attempt {
         inner: attempt,
@@ -289,21 +322,58 @@ impl<F: Future> Future for Attempt<F> {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
+        // This fn is compiled once per annotated fn: everything that does not need `F` is in
+        // `PollGuard`, compiled once.
         let this = self.project();
-        // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
-        // permit, dropped on the way, records a failure rather than a cancellation (R3).
-        match this.span {
-            Some(span) => {
-                let _entered = span.enter();
-                unwind::guarded(|| this.inner.poll(cx))
-            }
-            None => unwind::guarded(|| this.inner.poll(cx)),
+        let guard = PollGuard::enter(this.span);
+        let poll = this.inner.poll(cx);
+        guard.disarm();
+        poll
+    }
+}
+
+/// One poll of an attempt: inside its span, if it has one, and inside the panic guard, so that a
+/// panic out of the attempt marks the thread, and its permit, dropped on the way, records a
+/// failure rather than a cancellation (R3).
+#[derive(Debug)]
+pub struct PollGuard<'a> {
+    // Dropped first, as the guard was inside the span.
+    mark: Option<unwind::Guard>,
+    _entered: Option<tracing::span::Entered<'a>>,
+}
+
+impl<'a> PollGuard<'a> {
+    /// Enters `span` and arms the guard.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn enter(span: &'a Option<tracing::Span>) -> PollGuard<'a> {
+        PollGuard {
+            mark: Some(unwind::Guard),
+            _entered: span.as_ref().map(tracing::Span::enter),
+        }
+    }
+
+    /// The poll returned: no mark, and the span is left.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn disarm(mut self) {
+        if let Some(mark) = self.mark.take() {
+            std::mem::forget(mark);
         }
     }
 }
 
+/// [`attempt`] for the attempt of `call` now running, inside its span.
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn attempt_of<R, F: Future<Output = R>>(call: &Call<'_>, attempt: F) -> Attempt<F> {
+    Attempt {
+        inner: attempt,
+        span: span(call),
+    }
+}
+
 /// Runs one blocking attempt inside its span; see [`attempt`].
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::Span>) -> R {
     let _entered = span.as_ref().map(tracing::Span::enter);
     unwind::guarded(attempt)
@@ -311,12 +381,21 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &Option<tracing::
 
 /// Admits a call that makes one attempt; the expansion turns a refusal into the fn's error
 /// through [`HoldsRejection`].
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn admit(breaker: &Breaker) -> Result<Permit<'_>, Rejected> {
     match breaker.try_acquire() {
         Ok(permit) => Ok(permit.driven()),
         Err(rejected) => Err(rejected),
     }
+}
+
+/// Asks the call's breaker for the next attempt of a call that retries, and says whether that
+/// attempt is the call's last, for the expansion to hand it the original arguments.
+#[inline]
+pub fn admit_next(call: &mut Call<'_>) -> Result<bool, Rejected> {
+    call.admit()?;
+    Ok(call.is_last())
 }
 
 /// Asks the call's breaker for the next attempt of a call that retries.
@@ -326,7 +405,8 @@ pub fn admit_attempt(call: &mut Call<'_>) -> Result<(), Rejected> {
 }
 
 /// Records the outcome of a call that makes one attempt.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn settle<T, E>(permit: Permit<'_>, result: &Result<T, E>, classify: fn(&E) -> Verdict) {
     match result {
         Ok(_) => permit.success(),
@@ -355,8 +435,16 @@ pub fn settle_timeout_single(permit: Permit<'_>, after: Duration) -> TimedOut {
     TimedOut::new(after)
 }
 
+/// The span of the attempt of `call` now running. Not inlined into the expansion in a debug
+/// build: `Call::span` is, and its level check would be compiled again for every annotated fn.
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn span(call: &Call<'_>) -> Option<tracing::Span> {
+    call.span()
+}
+
 /// The span of the only attempt of a call.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> Option<tracing::Span> {
     crate::call::attempt_span(breaker, 1, policy)
 }
@@ -364,7 +452,8 @@ pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> Option<tracing::S
 /// The `classify` fn as the pointer [`Call::settle`] takes. The expansion passes a closure that
 /// calls the user's fn through [`ClassifyArg`] and [`IsVerdict`], so a fn of another signature is
 /// reported on the `classify` path, with the signature to write.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn classifier<T, E>(_: &Shape<T, E>, classify: fn(&E) -> Verdict) -> fn(&E) -> Verdict {
     classify
 }

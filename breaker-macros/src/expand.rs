@@ -252,11 +252,15 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let span = if single {
         quote!(#p::attempt_span(#breaker, &__POLICY))
     } else {
-        quote!(#call.span())
+        quote!(#p::span(#call))
     };
-    let attempt = if is_async {
+    let attempt = if is_async && single {
         quote! {
             #p::attempt::<#output_inferred, _>(async { #(#user_stmts)* }, #span)
+        }
+    } else if is_async {
+        quote! {
+            #p::attempt_of::<#output_inferred, _>(#call, async { #(#user_stmts)* })
         }
     } else {
         quote! {
@@ -273,7 +277,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 #out
             })
         } else {
-            quote!(#call.settle(#shape.into_result(#out_expr), #classify))
+            quote!(#shape.settle(#call, #out_expr, #classify))
         }
     };
     let settled = match cb.policy.timeout {
@@ -321,27 +325,49 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             }
         }
     } else {
-        let (slots, takes) = attempt_args(&cb.attempt_args, &last, &call);
+        let (slots, takes) = attempt_args(&cb.attempt_args, &last);
+        // With arguments cloned for each attempt, admission also says whether this attempt is
+        // the last, which gets the originals: one call instead of two.
+        let clones = cb
+            .attempt_args
+            .iter()
+            .any(|arg| matches!(arg.handoff, Handoff::Clone { .. }));
+        let admit = if clones {
+            quote! {
+                let #last = match #p::admit_next(#call) {
+                    #p::core::result::Result::Ok(#last) => #last,
+                    #p::core::result::Result::Err(#rejected) => {
+                        break #p::core::result::Result::Err(#rejection);
+                    }
+                };
+            }
+        } else {
+            quote! {
+                if let #p::core::result::Result::Err(#rejected) = #admit {
+                    break #p::core::result::Result::Err(#rejection);
+                }
+            }
+        };
         let sleep = if is_async {
             quote!(#p::sleep(#wait).await)
         } else {
             quote!(#p::sleep_blocking(#wait))
         };
+        // The wait is taken out of the attempt's verdict before sleeping, so nothing that holds
+        // the error lives across the `.await` (a non-`Send` error keeps the future `Send`).
+        let step = quote! {
+            let #wait = match #settled {
+                #p::Next::Return(#result) => break #result,
+                #p::Next::Retry(#wait) => #wait,
+            };
+            #sleep;
+        };
         quote! {{
             #slots
             loop {
-                if let #p::core::result::Result::Err(#rejected) = #admit {
-                    break #p::core::result::Result::Err(#rejection);
-                }
+                #admit
                 #takes
-                // The wait is taken out of the attempt's verdict before sleeping, so nothing that
-                // holds the error lives across the `.await` (a non-`Send` error keeps the future
-                // `Send`).
-                let #wait = match #settled {
-                    #p::Next::Return(#result) => break #result,
-                    #p::Next::Retry(#wait) => #wait,
-                };
-                #sleep;
+                #step
             }
         }}
     };
@@ -370,11 +396,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
 
 /// For each argument an attempt gets its own of: the slot declared before the loop, and the
 /// rebinding at the top of each attempt.
-fn attempt_args(
-    args: &[AttemptArg],
-    last: &syn::Ident,
-    call: &syn::Ident,
-) -> (TokenStream, TokenStream) {
+fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenStream) {
     let p = quote!(__breaker_private);
     let mut slots = TokenStream::new();
     let mut takes = TokenStream::new();
@@ -413,12 +435,6 @@ fn attempt_args(
                 takes.extend(quote!(#cfgs let #mutability #ident = &mut *#ident;));
             }
         }
-    }
-    if args
-        .iter()
-        .any(|arg| matches!(arg.handoff, Handoff::Clone { .. }))
-    {
-        takes = quote!(let #last = #call.is_last(); #takes);
     }
     (slots, takes)
 }

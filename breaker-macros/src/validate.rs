@@ -425,10 +425,27 @@ fn facade(args: &Args, attribute: Attribute, errors: &mut Errors) -> syn::Path {
 /// only under another name. A line-based reading of the few forms Cargo accepts for a dependency
 /// key: `bb = { package = "breakerbox", .. }` and `[dependencies.bb]` followed by
 /// `package = "breakerbox"`.
+///
+/// Read once per crate, not once per attribute: rustc expands every attribute of a crate in one
+/// process. Keyed by the manifest's directory, since an IDE's proc-macro server expands the
+/// attributes of many crates in one process.
 fn renamed_facade() -> Option<String> {
+    type Read = Option<(std::ffi::OsString, Option<String>)>;
+    static LAST: std::sync::Mutex<Read> = std::sync::Mutex::new(None);
     let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
-    let manifest = std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml")).ok()?;
-    renamed_in(&manifest)
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((read, renamed)) = &*last
+        && *read == dir
+    {
+        return renamed.clone();
+    }
+    let renamed = std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml"))
+        .ok()
+        .and_then(|manifest| renamed_in(&manifest));
+    *last = Some((dir, renamed.clone()));
+    renamed
 }
 
 fn renamed_in(manifest: &str) -> Option<String> {
