@@ -277,11 +277,12 @@
 //! | [`name`](#name) | breaker | the registry key | `module_path::fn_name` |
 //! | [`threshold`](#threshold) | breaker | recorded failures in a row that open it, >= 1 | 5 |
 //! | [`failure_rate`](#failure_rate-window-min_calls) | breaker | percent 1..=100 of failures in the window | none |
-//! | [`window`](#failure_rate-window-min_calls) | breaker | last N outcomes, or a duration | 100 |
-//! | [`min_calls`](#failure_rate-window-min_calls) | breaker | outcomes needed before the rate is judged | 10 |
+//! | [`slow`, `slow_rate`](#slow-and-slow_rate) | breaker | a call slower than `slow` is slow; percent 1..=100 of slow calls in the window | none |
+//! | [`window`](#failure_rate-window-min_calls) | breaker | last N outcomes, or a duration, for a rate | 100 |
+//! | [`min_calls`](#failure_rate-window-min_calls) | breaker | outcomes needed before a rate is judged | 10 |
 //! | [`reset`](#reset) | breaker | how long it stays open; a range backs off | `"30s"` |
 //! | [`probes`](#probes) | breaker | trial calls per half-open round | 1 |
-//! | [`budget`](#the-retry-budget) | breaker | retries on top of first attempts: `"20%"` (1..=100), or `"off"` | `"20%"`, at least 10 retries/s |
+//! | [`budget`](#budget) | breaker | retries on top of first attempts: `"20%"` (1..=100), or `"off"` | `"20%"`, at least 10 retries/s |
 //! | [`shared`](#shared) | breaker | path to a `#[shared_breaker]` static | none |
 //! | [`attempts`](#attempts-and-retry) | call | total attempts per call, 1..=100 | 1 |
 //! | [`retry`](#attempts-and-retry) | call | `"per_attempt"` or `"per_call"` | required when `attempts > 1` |
@@ -289,7 +290,7 @@
 //! | [`jitter`](#backoff-and-jitter) | call | `true` / `false`: waits drawn from `[0, backoff]` | `true` |
 //! | [`timeout`](#timeout) | call | deadline of each attempt, `async fn` only | none |
 //! | [`classify`](#classify) | call | path to `fn(&E) -> Verdict` | every `Err` is `Transient` |
-//! | [`nested`](#nesting) | call | `"retry"`: keep retrying inside another retrying fn's attempt | a single attempt there |
+//! | [`nested`](#nested) | call | `"retry"`: keep retrying inside another retrying fn's attempt | a single attempt there |
 //! | [`crate`](#crate) | - | path of this crate, as a string | `"::breakerbox"` |
 //!
 //! The examples below share this error type:
@@ -393,6 +394,36 @@
 //! # checkout().unwrap();
 //! ```
 //!
+//! ## `slow` and `slow_rate`
+//!
+//! A call that takes longer than `slow` is slow, whether it succeeds or fails; the breaker opens
+//! when at least `slow_rate` percent of the outcomes in the window were slow, once the window holds
+//! `min_calls` outcomes. The two keys go together. They share `window` and `min_calls` with
+//! `failure_rate`, and work beside either failure policy: with `threshold = 5, slow = "2s",
+//! slow_rate = 50`, the breaker opens after 5 failures in a row, or when half the recent calls
+//! took more than 2 s.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use breakerbox::{Rejected, State, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! #[circuit_breaker(name = "reports", slow = "2s", slow_rate = 50, window = 10, min_calls = 4)]
+//! async fn reports() -> Result<(), Error> {
+//!     tokio::time::sleep(Duration::from_secs(3)).await; // always slow
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! for _ in 0..4 {
+//!     reports().await.unwrap();
+//! }
+//! // 4 slow calls of 4, at least 50%: open, although every call succeeded.
+//! assert_eq!(breakerbox::registry().get("reports").unwrap().state(), State::Open);
+//! # }
+//! ```
+//!
 //! ## `reset`
 //!
 //! How long the breaker stays open before it admits probes. A range starts at its low end and
@@ -448,6 +479,30 @@
 //! ledger().await.unwrap();
 //! assert_eq!(b.state(), State::Closed);
 //! # }
+//! ```
+//!
+//! ## `budget`
+//!
+//! The retries a breaker's calls may make on top of their first attempts: over the last 10 s, at
+//! most `budget` percent of the first attempts, or 10 retries per second when that is more. A
+//! retry the budget denies is not made: the call returns its last error at once, without
+//! sleeping. The budget belongs to the breaker, so the fns that share one share its budget;
+//! `"off"` lets every call retry as written. It bounds the load retries add to a failing service:
+//! with the default `"20%"`, at most 1.2 times the calls it would receive without retries. How it
+//! counts, with a storm's numbers: [The retry budget](#the-retry-budget).
+//!
+//! ```
+//! # use breakerbox::{Budget, Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! #[circuit_breaker(name = "budgeted.quotes", attempts = 3, retry = "per_attempt", budget = "10%")]
+//! fn quote(sku: u64) -> Result<u64, Error> {
+//!     Ok(sku * 100)
+//! }
+//!
+//! let quotes = breakerbox::registry().get("budgeted.quotes").unwrap();
+//! assert_eq!(quotes.config().budget(), Budget::Percent(10));
+//! # assert_eq!(quote(1).unwrap(), 100);
 //! ```
 //!
 //! ## `shared`
@@ -591,6 +646,29 @@
 //! assert_eq!((m.ignored, m.failures), (1, 0));
 //! ```
 //!
+//! ## `nested`
+//!
+//! A retrying fn called inside an attempt of another retrying annotated fn, in the same task,
+//! makes a single attempt there: the outer call's retries are the only ones, so a service behind
+//! two layers of 3 attempts receives 3 requests per outer call, not 9. `nested = "retry"` keeps the
+//! fn's own retries there too, and the requests multiply. The single attempt is the default and
+//! has no spelling of its own. What is recorded, and how to carry the scope into a spawned task:
+//! [Nesting](#nesting).
+//!
+//! ```
+//! # use breakerbox::{Nested, Rejected, circuit_breaker};
+//! # #[derive(Debug)] pub struct Error;
+//! # impl From<Rejected> for Error { fn from(_: Rejected) -> Self { Error } }
+//! #[circuit_breaker(name = "stock", attempts = 2, retry = "per_call", nested = "retry")]
+//! fn stock(sku: u64) -> Result<u64, Error> {
+//!     Ok(sku)
+//! }
+//!
+//! let site = &breakerbox::registry().get("stock").unwrap().call_sites()[0];
+//! assert_eq!(site.policy().nested(), Nested::Retry);
+//! # assert_eq!(stock(7).unwrap(), 7);
+//! ```
+//!
 //! ## `crate`
 //!
 //! The generated code names this crate as `::breakerbox`. A crate that depends on it under another
@@ -626,9 +704,10 @@
 //! Each with an error on the offending token that says what to write instead:
 //!
 //! 1. `attempts > 1` without `retry`; the message shows what each choice means with your numbers.
-//! 2. `retry`, `backoff` or `jitter` with `attempts` absent or 1.
-//! 3. `threshold` together with `failure_rate`; `window` or `min_calls` without `failure_rate`;
-//!    `min_calls` larger than a count `window`.
+//! 2. `retry`, `backoff`, `jitter`, `nested` or `budget` with `attempts` absent or 1: no effect.
+//! 3. `threshold` together with `failure_rate`; `window` or `min_calls` without a rate
+//!    (`failure_rate` or `slow_rate`); `min_calls` larger than a count `window`; `slow` without
+//!    `slow_rate`, or the reverse.
 //! 4. `shared` together with any breaker key (and call keys on a `#[shared_breaker]`).
 //! 5. `timeout` on a fn that is not `async`.
 //! 6. A return type that is not a `Result` (checked by type, so aliases such as
@@ -638,11 +717,15 @@
 //! 7. A second `#[circuit_breaker]`, or a retry attribute of another crate (`#[retry]`,
 //!    `#[retryable]`, `#[backon::retry]`, ...) below it on the same fn: stacked, the order they
 //!    wrap each other in decides what the breaker counts, and nothing shows it.
-//! 8. An unknown key (the nearest is suggested), a duplicate key, a value of the wrong kind, zero
-//!    where a positive value is needed, a percent out of range, an unparsable or overflowing
-//!    duration, a range whose end is below its start, an unknown `retry` granularity.
+//! 8. An unknown key (the nearest is suggested; the names other libraries use, such as `retries`,
+//!    `max_attempts` or `timeout_ms`, are rewritten in these terms: `retries = 3` is
+//!    `attempts = 4`), a duplicate key, a value of the wrong kind (an integer for a duration
+//!    suggests `"30s"`), zero where a positive value is needed, a percent out of range, an
+//!    unparsable or overflowing duration, a range whose end is below its start, an unknown `retry`
+//!    granularity, a time `window` under 20 ms.
 //! 9. With `attempts > 1`, a by-value argument that is not `Clone`.
-//! 10. An error type without `From<Rejected>` (or `From<TimedOut>` when `timeout` is set).
+//! 10. An error type without `From<Rejected>` (or `From<TimedOut>` when `timeout` is set), or a
+//!     `classify` fn of another signature than `fn(&E) -> Verdict`.
 //!     `std::io::Error` has both, so an `std::io::Result<T>` fn can be annotated as it is: a
 //!     rejection arrives as an error of kind `Other`, a timeout as kind `TimedOut`.
 //!
@@ -1046,6 +1129,15 @@ pub mod testing {
 
 #[doc(hidden)]
 pub use breaker_core::__private;
+
+// The traits through which the expansion checks the user's types. rustc names the one that is not
+// implemented in its help ("the trait `HoldsRejection` is not implemented for `String`"); with a
+// path outside the private module to print, it prints the bare name instead of
+// `breakerbox::__private::HoldsRejection`.
+#[doc(hidden)]
+pub use breaker_core::__private::{
+    ClassifyArg, HoldsRejection, HoldsTimeout, IsResult, IsVerdict, RetryArg,
+};
 
 /// The README's subscription loop, run (a test only: this item exists for `cargo test --doc`).
 ///

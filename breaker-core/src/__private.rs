@@ -6,6 +6,11 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::time::Duration;
 
+// The helpers below are `#[inline(always)]` in an optimised build, where the call path needs them
+// inlined, and only `#[inline]` in a debug build: there, each forced inline copies the helper into
+// every annotated fn, to be compiled again for each, and compile time is what counts
+// (`benches/compile_time.sh`).
+
 pub use ::core;
 pub use ::linkme;
 pub use ::std;
@@ -13,16 +18,25 @@ pub use ::std;
 pub use crate::__breaker_register as register;
 
 /// Puts a static in one of the registry's link-time slices. A macro of this crate rather than
-/// `#[linkme::distributed_slice]` written in the expansion: `$crate` finds `linkme` whatever the
+/// `#[linkme::distributed_slice]` written in the expansion: `$crate` finds the slice whatever the
 /// user's crate calls the facade, and a facade that cannot be found is one error (on the import
 /// the expansion starts with), not a second one about `linkme`'s helper attribute.
+///
+/// It hands the static straight to the `macro_rules!` that `#[distributed_slice]` declared with
+/// the slice (`CALL_SITES!`, `BREAKERS!`), as `linkme`'s element attribute does, without that
+/// attribute: the attribute is a proc macro run once per annotated fn, and adds a fn with two
+/// closures that only checks the element's type, which is always the slice's here. Together they
+/// were a third of the compile time of an annotated fn (`benches/compile_time.sh`). The protocol
+/// is `linkme` 0.3's (`#![linkme_macro = path]`, then the item); a `linkme` that changed it would
+/// fail to compile every annotated fn, loudly, never register one silently wrong.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __breaker_register {
     ($slice:ident, $name:ident: $ty:ty = $value:expr) => {
-        #[$crate::__private::linkme::distributed_slice($crate::__private::$slice)]
-        #[linkme(crate = $crate::__private::linkme)]
-        static $name: $ty = $value;
+        $crate::__private::$slice! {
+            #![linkme_macro = $crate::__private::$slice]
+            static $name: $ty = $value;
+        }
     };
 }
 
@@ -172,12 +186,36 @@ impl<T, E> Shape<T, E> {
         returned.into_result()
     }
 
+    /// Settles an attempt of a call that retries: what [`Call::settle`] does, with the attempt's
+    /// outcome taken as a plain `Result` (one call in the expansion instead of two).
+    #[inline]
+    pub fn settle(
+        self,
+        call: &mut Call<'_>,
+        returned: Output<Result<T, E>>,
+        classify: fn(&E) -> Verdict,
+    ) -> Next<T, E>
+    where
+        E: crate::Injectable,
+    {
+        call.settle(self.into_result(returned), classify)
+    }
+
     /// The call's outcome as the fn's return type.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn from_result(self, result: Result<T, E>) -> Result<T, E> {
         result
     }
 }
+
+// The traits below are what rustc names when the user's code does not fit the expansion. The
+// expansion reaches each through a call of its own method (`<E as HoldsRejection>::held(..)`), not
+// through a bound on a helper fn: rustc then reports the missing impl on the user's token, without a
+// "required by a bound in" note that would show this module. The facade re-exports them (hidden),
+// so rustc prints their bare names. `#[diagnostic::do_not_recommend]` on a blanket impl makes rustc
+// report the trait itself rather than the bound behind it, with its message, instead of listing
+// every `From` impl of the user's type.
 
 /// The error type must be able to carry a rejection (DESIGN rule 10).
 #[diagnostic::on_unimplemented(
@@ -186,9 +224,19 @@ impl<T, E> Shape<T, E> {
     note = "when the breaker refuses a call, the fn returns `Err(Rejected.into())`; add a variant \
             such as `Unavailable(breakerbox::Rejected)` and implement `From<breakerbox::Rejected>`"
 )]
-pub trait HoldsRejection: From<Rejected> {}
+pub trait HoldsRejection: Sized {
+    /// The rejection as this error.
+    fn held(rejected: Rejected) -> Self;
+}
 
-impl<E: From<Rejected>> HoldsRejection for E {}
+#[diagnostic::do_not_recommend]
+impl<E: From<Rejected>> HoldsRejection for E {
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn held(rejected: Rejected) -> E {
+        rejected.into()
+    }
+}
 
 /// The error type must be able to carry an attempt timeout when `timeout` is set.
 #[diagnostic::on_unimplemented(
@@ -197,26 +245,108 @@ impl<E: From<Rejected>> HoldsRejection for E {}
     note = "an attempt that misses its `timeout` returns `Err(TimedOut.into())`; add a variant such \
             as `TimedOut(breakerbox::TimedOut)` and implement `From<breakerbox::TimedOut>`"
 )]
-pub trait HoldsTimeout: From<TimedOut> {}
+pub trait HoldsTimeout: Sized {
+    /// The timeout as this error.
+    fn held(timed_out: TimedOut) -> Self;
+}
 
-impl<E: From<TimedOut>> HoldsTimeout for E {}
+#[diagnostic::do_not_recommend]
+impl<E: From<TimedOut>> HoldsTimeout for E {
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn held(timed_out: TimedOut) -> E {
+        timed_out.into()
+    }
+}
 
 /// A by-value argument is handed to each attempt, so with `attempts > 1` it must be `Clone`
-/// (DESIGN rule 9).
+/// (DESIGN rule 9). Its blanket impl stays recommended: rustc then names `Clone` and suggests the
+/// derive.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is passed by value to a fn that retries, so it must implement `Clone`",
     label = "each attempt but the last gets a clone of this argument",
     note = "derive or implement `Clone` for `{Self}`, take the argument by reference, or set \
             `attempts = 1`"
 )]
-pub trait RetryArg: Clone {}
+pub trait RetryArg: Sized {
+    /// The argument for the attempt now running, taken from `slot`: a clone for every attempt but
+    /// the last, which gets the original.
+    fn next(slot: &mut Option<Self>, last: bool) -> Self;
+}
 
-impl<T: Clone> RetryArg for T {}
+impl<T: Clone> RetryArg for T {
+    fn next(slot: &mut Option<T>, last: bool) -> T {
+        match slot {
+            Some(arg) if !last => arg.clone(),
+            _ => slot
+                .take()
+                .expect("breaker: an argument was used after the last attempt"),
+        }
+    }
+}
+
+/// What a `classify` fn returns must be a [`Verdict`].
+#[diagnostic::on_unimplemented(
+    message = "`classify` returns `{Self}`, but the breaker asks it for a `breakerbox::Verdict`",
+    label = "expected a fn `fn(&{E}) -> breakerbox::Verdict`",
+    note = "a classifier says what each error means: write `fn classify(error: &{E}) -> \
+            breakerbox::Verdict`, returning `Verdict::Transient`, `Verdict::Permanent` or \
+            `Verdict::Ignore`"
+)]
+pub trait IsVerdict<E>: Sized {
+    /// The verdict on `error`.
+    fn verdict(error: &E, returned: Self) -> Verdict;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E> IsVerdict<E> for Verdict {
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn verdict(_: &E, returned: Verdict) -> Verdict {
+        returned
+    }
+}
+
+/// What a `classify` fn takes must be a reference to the fn's error type.
+#[diagnostic::on_unimplemented(
+    message = "`classify` takes `{A}`, but the fn's error type is `{Self}`",
+    label = "expected a fn `fn(&{Self}) -> breakerbox::Verdict`",
+    note = "a classifier says what each error means: write `fn classify(error: &{Self}) -> \
+            breakerbox::Verdict`, returning `Verdict::Transient`, `Verdict::Permanent` or \
+            `Verdict::Ignore`"
+)]
+pub trait ClassifyArg<'e, A> {
+    /// The error as the classifier's argument.
+    fn arg(error: &'e Self) -> A;
+}
+
+#[diagnostic::do_not_recommend]
+impl<'e, E> ClassifyArg<'e, &'e E> for E {
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn arg(error: &'e E) -> &'e E {
+        error
+    }
+}
+
+/// Never built. A second impl of [`ClassifyArg`], so that rustc takes the argument type from the
+/// `classify` fn, and reports a mismatch through the trait, instead of inferring it from the one
+/// impl and reporting a type mismatch on the call.
+#[derive(Debug)]
+pub struct NotAnArgument(());
+
+#[diagnostic::do_not_recommend]
+impl<E> ClassifyArg<'_, NotAnArgument> for E {
+    fn arg(_: &E) -> NotAnArgument {
+        NotAnArgument(())
+    }
+}
 
 /// Runs one async attempt inside its span, if there is one, and in the nesting scope of its call
 /// when the call retries (R12). Naming the fn's return type `R` here gives the attempt's `async`
 /// block its output type, so `?` and `return` in the body infer as they do in the fn.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: AttemptSpan) -> Attempt<Body<F>> {
     #[cfg(feature = "testing")]
     let (attempt, span) = (Faulty::new(attempt, span.fault), span.scope);
@@ -247,6 +377,8 @@ impl<F: Future> Future for Attempt<F> {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
+        // This fn is compiled once per annotated fn: everything that does not need `F` is in
+        // `PollGuard`, compiled once.
         let this = self.project();
         // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
         // permit, dropped on the way, records a failure rather than a cancellation (R3).
@@ -276,27 +408,43 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> 
     span.run(|| crate::circuit::guarded(attempt))
 }
 
-/// Admits a call that makes one attempt. With [`admit_attempt`], the only places the generated
-/// code needs `E: From<Rejected>`, so a missing impl is reported once (DESIGN rule 10).
-///
-/// Such a call opens no nesting scope; inside one, it is recorded as nested (R12).
-#[inline(always)]
-pub fn admit<E: HoldsRejection>(breaker: &Breaker) -> Result<Permit<'_>, E> {
+/// [`attempt`] for the attempt of `call` now running, inside its span and nesting scope.
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn attempt_of<R, F: Future<Output = R>>(call: &Call<'_>, attempt: F) -> Attempt<Body<F>> {
+    self::attempt::<R, F>(attempt, call.span())
+}
+
+/// Admits a call that makes one attempt; the expansion turns a refusal into the fn's error
+/// through [`HoldsRejection`]. Such a call opens no nesting scope; inside one, it is recorded as
+/// nested (R12).
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn admit(breaker: &Breaker) -> Result<Permit<'_>, Rejected> {
     crate::retry::start_single(breaker);
     match breaker.try_acquire() {
         Ok(permit) => Ok(permit.driven()),
-        Err(rejected) => Err(rejected.into()),
+        Err(rejected) => Err(rejected),
     }
+}
+
+/// Asks the call's breaker for the next attempt of a call that retries, and says whether that
+/// attempt is the call's last, for the expansion to hand it the original arguments.
+#[inline]
+pub fn admit_next(call: &mut Call<'_>) -> Result<bool, Rejected> {
+    call.admit()?;
+    Ok(call.is_last())
 }
 
 /// Asks the call's breaker for the next attempt of a call that retries.
 #[inline]
-pub fn admit_attempt<E: HoldsRejection>(call: &mut Call<'_>) -> Result<(), E> {
+pub fn admit_attempt(call: &mut Call<'_>) -> Result<(), Rejected> {
     call.admit()
 }
 
 /// Records the outcome of a call that makes one attempt.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn settle<T, E>(permit: Permit<'_>, result: &Result<T, E>, classify: fn(&E) -> Verdict) {
     match result {
         Ok(_) => permit.success(),
@@ -304,19 +452,32 @@ pub fn settle<T, E>(permit: Permit<'_>, result: &Result<T, E>, classify: fn(&E) 
     }
 }
 
-/// Settles an attempt that missed its `timeout`, in a call that retries; with
-/// [`settle_timeout_single`], the only places the generated code needs `E: From<TimedOut>`.
-pub fn settle_timeout<T, E: HoldsTimeout>(call: &mut Call<'_>, after: Duration) -> Next<T, E> {
-    call.settle_timeout(after)
+/// Settles an attempt that missed its `timeout`, in a call that retries; `held` is
+/// [`HoldsTimeout::held`], named by the expansion.
+pub fn settle_timeout<T, E>(
+    call: &mut Call<'_>,
+    after: Duration,
+    held: fn(TimedOut) -> E,
+) -> Next<T, E> {
+    match call.settle_timeout::<T, TimedOut>(after) {
+        Next::Return(Ok(value)) => Next::Return(Ok(value)),
+        Next::Return(Err(timed_out)) => Next::Return(Err(held(timed_out))),
+        Next::Retry(wait) => Next::Retry(wait),
+    }
 }
 
-/// Settles the only attempt of a call that missed its `timeout`: a failure (R3).
-pub fn settle_timeout_single<T, E: HoldsTimeout>(
-    permit: Permit<'_>,
-    after: Duration,
-) -> Result<T, E> {
+/// Settles the only attempt of a call that missed its `timeout`: a failure (R3). The expansion
+/// turns the timeout into the fn's error through [`HoldsTimeout`].
+pub fn settle_timeout_single(permit: Permit<'_>, after: Duration) -> TimedOut {
     permit.timeout();
-    Err(TimedOut::new(after).into())
+    TimedOut::new(after)
+}
+
+/// The span of the attempt of `call` now running. Not inlined into the expansion in a debug
+/// build: `Call::span` is, and its level check would be compiled again for every annotated fn.
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn span(call: &Call<'_>) -> AttemptSpan {
+    call.span()
 }
 
 /// The scope of the only attempt of a call, asked for once, right after its admission; such a
@@ -329,19 +490,11 @@ pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> AttemptSpan {
     scope
 }
 
-/// The argument for the attempt now running: a clone for every attempt but the last, which gets
-/// the original (DESIGN rule 9).
-pub fn attempt_arg<T: RetryArg>(slot: &mut Option<T>, last: bool) -> T {
-    match slot {
-        Some(arg) if !last => arg.clone(),
-        _ => slot
-            .take()
-            .expect("breaker: an argument was used after the last attempt"),
-    }
-}
-
-/// The `classify` fn as the pointer [`Call::settle`] takes; a fn of another type is reported on
-/// the `classify` path.
+/// The `classify` fn as the pointer [`Call::settle`] takes. The expansion passes a closure that
+/// calls the user's fn through [`ClassifyArg`] and [`IsVerdict`], so a fn of another signature is
+/// reported on the `classify` path, with the signature to write.
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn classifier<T, E>(_: &Shape<T, E>, classify: fn(&E) -> Verdict) -> fn(&E) -> Verdict {
     classify
 }

@@ -8,13 +8,15 @@
 //! Generated locals carry `Span::mixed_site()`: the user's body cannot see them, nor they it.
 
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
 
-use crate::args::{Granularity, Timing, WindowArg};
+use crate::args::{BudgetArg, Granularity, Nesting, SharedStatic, Timing, WindowArg};
 use crate::validate::{
-    AttemptArg, BreakerConfig, BreakerSource, CircuitBreaker, Handoff, Policy, SharedBreaker, Trip,
+    AttemptArg, BreakerConfig, BreakerSource, CircuitBreaker, Failures, Fallback, Handoff, Invalid,
+    Policy, SharedBreaker,
 };
 
 /// `__breaker_private::core::time::Duration::from_millis(ms)`.
@@ -62,36 +64,35 @@ fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenS
         None => default_name,
     };
     let mut calls = TokenStream::new();
-    match config.trip {
-        Trip::Consecutive { threshold } => {
-            if let Some(t) = threshold {
-                let t = int(t);
-                calls.extend(quote!(.threshold(#t)));
-            }
+    match config.failures {
+        Failures::Consecutive { threshold: Some(t) } => {
+            let t = int(t);
+            calls.extend(quote!(.threshold(#t)));
         }
-        Trip::FailureRate {
-            percent,
-            window,
-            min_calls,
-        } => {
+        Failures::Consecutive { threshold: None } => {}
+        Failures::Rate { percent } => {
             let percent = int(percent);
             calls.extend(quote!(.failure_rate(#percent)));
-            match window {
-                Some(WindowArg::Count(n)) => {
-                    let n = int(n);
-                    calls.extend(quote!(.window(#p::Window::Count(#n))));
-                }
-                Some(WindowArg::Time(ms)) => {
-                    let d = millis(ms);
-                    calls.extend(quote!(.window(#p::Window::Time(#d))));
-                }
-                None => {}
-            }
-            if let Some(m) = min_calls {
-                let m = int(m);
-                calls.extend(quote!(.min_calls(#m)));
-            }
         }
+    }
+    if let Some(slow) = &config.slow {
+        let (threshold, percent) = (millis(slow.threshold), int(slow.percent));
+        calls.extend(quote!(.slow(#threshold).slow_rate(#percent)));
+    }
+    match config.window {
+        Some(WindowArg::Count(n)) => {
+            let n = int(n);
+            calls.extend(quote!(.window(#p::Window::Count(#n))));
+        }
+        Some(WindowArg::Time(ms)) => {
+            let d = millis(ms);
+            calls.extend(quote!(.window(#p::Window::Time(#d))));
+        }
+        None => {}
+    }
+    if let Some(m) = config.min_calls {
+        let m = int(m);
+        calls.extend(quote!(.min_calls(#m)));
     }
     match config.reset {
         Some(Timing::Fixed(ms)) => {
@@ -107,6 +108,14 @@ fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenS
     if let Some(probes) = config.probes {
         let probes = int(probes);
         calls.extend(quote!(.probes(#probes)));
+    }
+    match config.budget {
+        Some(BudgetArg::Off) => calls.extend(quote!(.budget(#p::Budget::Off))),
+        Some(BudgetArg::Percent(percent)) => {
+            let percent = int(percent);
+            calls.extend(quote!(.budget(#p::Budget::Percent(#percent))));
+        }
+        None => {}
     }
     let location = location(at);
     quote! {
@@ -142,6 +151,9 @@ fn policy(policy: &Policy) -> TokenStream {
         let d = millis(ms);
         calls.extend(quote!(.timeout(#d)));
     }
+    if let Some(Nesting::Retry) = policy.nested {
+        calls.extend(quote!(.nested(#p::Nested::Retry)));
+    }
     quote!(#p::policy(#p::CallPolicy::builder() #calls .build()))
 }
 
@@ -162,12 +174,28 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let fn_name = &cb.item.sig.ident;
     let at = fn_name.span();
     let mixed = Span::mixed_site();
-    let [classify, shape, result, out, last, wait, rejected] = [
-        "classify", "shape", "result", "out", "last", "wait", "rejected",
+    let [
+        classify,
+        shape,
+        result,
+        out,
+        last,
+        wait,
+        rejected,
+        timed_out,
+    ] = [
+        "classify",
+        "shape",
+        "result",
+        "out",
+        "last",
+        "wait",
+        "rejected",
+        "timed_out",
     ]
     .map(|name| format_ident!("__breaker_{}", name, span = mixed));
     let output = &cb.output;
-    let output_inferred = &cb.output_inferred;
+    let output_inferred = &infer_impl_trait(output);
     let ret = output.span();
     let err = error_type_span(output);
     // rustc shows an error on a generated token at the attribute, whatever the token's location;
@@ -200,8 +228,19 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
 
     let classify_fn = match &cb.classify {
         Some(path) => {
-            let p_at = private_at(path.span());
-            quote_spanned!(path.span()=> #p_at::classifier(&#shape, #path))
+            // The user's fn is called through two traits, each of which names the signature to
+            // write when it does not fit, on the `classify` path.
+            let at = path.span();
+            let p_at = private_at(at);
+            // The closure's parameter carries the path's own span: rustc reports a mismatch on the
+            // argument expression, whose span is the path only if all its tokens share it.
+            let error = syn::Ident::new("__breaker_error", at);
+            quote_spanned! {at=>
+                #p_at::classifier(&#shape, |#error| #p_at::IsVerdict::verdict(
+                    #error,
+                    #path(#p_at::ClassifyArg::arg(#error)),
+                ))
+            }
         }
         None => quote!(#p::Verdict::transient),
     };
@@ -213,11 +252,15 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let span = if single {
         quote!(#p::attempt_span(#breaker, &__POLICY))
     } else {
-        quote!(#call.span())
+        quote!(#p::span(#call))
     };
-    let attempt = if is_async {
+    let attempt = if is_async && single {
         quote! {
             #p::attempt::<#output_inferred, _>(async { #(#user_stmts)* }, #span)
+        }
+    } else if is_async {
+        quote! {
+            #p::attempt_of::<#output_inferred, _>(#call, async { #(#user_stmts)* })
         }
     } else {
         quote! {
@@ -234,17 +277,24 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 #out
             })
         } else {
-            quote!(#call.settle(#shape.into_result(#out_expr), #classify))
+            quote!(#shape.settle(#call, #out_expr, #classify))
         }
     };
     let settled = match cb.policy.timeout {
         Some(ms) => {
             let limit = millis(ms);
-            let p_ret = private_at(err);
+            let p_err = private_at(err);
+            let held = quote_spanned!(err=> #p_err::HoldsTimeout::held);
             let on_timeout = if single {
-                quote_spanned!(err=> #p_ret::settle_timeout_single(#call, #limit))
+                // The conversion is a call of its own, all of whose tokens carry the span of `E`:
+                // rustc reports the missing impl on the whole call.
+                let held = quote_spanned!(err=> #held(#timed_out));
+                quote!({
+                    let #timed_out = #p::settle_timeout_single(#call, #limit);
+                    #p::core::result::Result::Err(#held)
+                })
             } else {
-                quote_spanned!(err=> #p_ret::settle_timeout(#call, #limit))
+                quote!(#p::settle_timeout(#call, #limit, #held))
             };
             let on_time = settle(quote!(#out));
             quote! {
@@ -257,44 +307,67 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         None if is_async => settle(quote!(#attempt.await)),
         None => settle(attempt),
     };
-    let p_ret = private_at(err);
     let admit = if single {
-        quote_spanned!(err=> #p_ret::admit(#breaker))
+        quote!(#p::admit(#breaker))
     } else {
-        quote_spanned!(err=> #p_ret::admit_attempt(#call))
+        quote!(#p::admit_attempt(#call))
     };
+    let p_err = private_at(err);
+    let rejection = quote_spanned!(err=> #p_err::HoldsRejection::held(#rejected));
     let p_ret = private_at(ret);
     let shape_of = quote_spanned!(ret=> <#output_inferred as #p_ret::IsResult>::SHAPE);
 
     let run = if single {
         quote! {
             match #admit {
-                #p::core::result::Result::Err(#rejected) => #p::core::result::Result::Err(#rejected),
+                #p::core::result::Result::Err(#rejected) => #p::core::result::Result::Err(#rejection),
                 #p::core::result::Result::Ok(#call) => #settled,
             }
         }
     } else {
-        let (slots, takes) = attempt_args(&cb.attempt_args, &last, &call);
+        let (slots, takes) = attempt_args(&cb.attempt_args, &last);
+        // With arguments cloned for each attempt, admission also says whether this attempt is
+        // the last, which gets the originals: one call instead of two.
+        let clones = cb
+            .attempt_args
+            .iter()
+            .any(|arg| matches!(arg.handoff, Handoff::Clone { .. }));
+        let admit = if clones {
+            quote! {
+                let #last = match #p::admit_next(#call) {
+                    #p::core::result::Result::Ok(#last) => #last,
+                    #p::core::result::Result::Err(#rejected) => {
+                        break #p::core::result::Result::Err(#rejection);
+                    }
+                };
+            }
+        } else {
+            quote! {
+                if let #p::core::result::Result::Err(#rejected) = #admit {
+                    break #p::core::result::Result::Err(#rejection);
+                }
+            }
+        };
         let sleep = if is_async {
             quote!(#p::sleep(#wait).await)
         } else {
             quote!(#p::sleep_blocking(#wait))
         };
+        // The wait is taken out of the attempt's verdict before sleeping, so nothing that holds
+        // the error lives across the `.await` (a non-`Send` error keeps the future `Send`).
+        let step = quote! {
+            let #wait = match #settled {
+                #p::Next::Return(#result) => break #result,
+                #p::Next::Retry(#wait) => #wait,
+            };
+            #sleep;
+        };
         quote! {{
             #slots
             loop {
-                if let #p::core::result::Result::Err(#rejected) = #admit {
-                    break #p::core::result::Result::Err(#rejected);
-                }
+                #admit
                 #takes
-                // The wait is taken out of the attempt's verdict before sleeping, so nothing that
-                // holds the error lives across the `.await` (a non-`Send` error keeps the future
-                // `Send`).
-                let #wait = match #settled {
-                    #p::Next::Return(#result) => break #result,
-                    #p::Next::Retry(#wait) => #wait,
-                };
-                #sleep;
+                #step
             }
         }}
     };
@@ -323,11 +396,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
 
 /// For each argument an attempt gets its own of: the slot declared before the loop, and the
 /// rebinding at the top of each attempt.
-fn attempt_args(
-    args: &[AttemptArg],
-    last: &syn::Ident,
-    call: &syn::Ident,
-) -> (TokenStream, TokenStream) {
+fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenStream) {
     let p = quote!(__breaker_private);
     let mut slots = TokenStream::new();
     let mut takes = TokenStream::new();
@@ -348,8 +417,7 @@ fn attempt_args(
                 let at = ty.span();
                 let slot =
                     format_ident!("__breaker_arg_{}", ident.unraw(), span = Span::mixed_site());
-                let mut named = ty.clone();
-                crate::validate::infer_impl_trait(&mut named);
+                let named = infer_impl_trait(ty);
                 if mutability.is_some() {
                     // The attempts mutate their own rebinding, never the parameter: borrow it
                     // mutably once, so its `mut` does not read as unused.
@@ -359,19 +427,14 @@ fn attempt_args(
                     #cfgs let mut #slot = #p::core::option::Option::Some(#ident);
                 });
                 let p_at = private_at(at);
-                let take = quote_spanned!(at=> #p_at::attempt_arg::<#named>(&mut #slot, #last));
+                let take =
+                    quote_spanned!(at=> <#named as #p_at::RetryArg>::next(&mut #slot, #last));
                 takes.extend(quote!(#cfgs let #mutability #ident = #take;));
             }
             Handoff::Reborrow => {
                 takes.extend(quote!(#cfgs let #mutability #ident = &mut *#ident;));
             }
         }
-    }
-    if args
-        .iter()
-        .any(|arg| matches!(arg.handoff, Handoff::Clone { .. }))
-    {
-        takes = quote!(let #last = #call.is_last(); #takes);
     }
     (slots, takes)
 }
@@ -414,4 +477,65 @@ pub(crate) fn shared_breaker(shared: SharedBreaker) -> TokenStream {
             #p::register!(BREAKERS, __BREAKER_ENTRY: &#p::Breaker = &#ident);
         };
     }
+}
+
+/// What stands beside the errors of an invalid attribute: the item, as usable as it can be made
+/// without raising errors of its own.
+pub(crate) fn invalid(invalid: Invalid) -> TokenStream {
+    let mut tokens = match invalid.fallback {
+        Fallback::AsWritten(tokens) => tokens,
+        Fallback::Fn(item) => item.into_token_stream(),
+        Fallback::Unconfigured { item, krate } => unconfigured(&item, &krate),
+        Fallback::Nothing => TokenStream::new(),
+    };
+    tokens.extend(invalid.errors.into_compile_error());
+    tokens
+}
+
+/// The static with a default-configured breaker.
+fn unconfigured(item: &SharedStatic, krate: &syn::Path) -> TokenStream {
+    let SharedStatic {
+        attrs,
+        vis,
+        static_token,
+        ident,
+        ty,
+        ..
+    } = item;
+    let name = format!("::{ident}");
+    let import = facade_import(krate);
+    quote! {
+        #(#attrs)*
+        #vis #static_token #ident: #ty = {
+            #import
+            __breaker_private::Breaker::new(__breaker_private::Config::new(
+                __breaker_private::core::concat!(
+                    __breaker_private::core::module_path!(), #name
+                ),
+            ))
+        };
+    }
+}
+
+/// `ty` with each `impl Trait` replaced by `_`: the body can name the return type, and rustc
+/// infers the hidden type as it does for the fn.
+fn infer_impl_trait(ty: &syn::Type) -> syn::Type {
+    struct InferImplTrait;
+
+    impl VisitMut for InferImplTrait {
+        fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+            if let syn::Type::ImplTrait(imp) = ty {
+                let span = imp.impl_token.span;
+                *ty = syn::Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](span),
+                });
+                return;
+            }
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+
+    let mut inferred = ty.clone();
+    InferImplTrait.visit_type_mut(&mut inferred);
+    inferred
 }

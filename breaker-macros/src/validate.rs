@@ -1,17 +1,15 @@
 //! Validation: the keys together, and the item they are on. Produces the data `expand.rs` writes
-//! code from, or every error found, each on the narrowest token.
+//! code from, or every error found, each on the narrowest token, with what to emit beside them.
 
 use proc_macro2::{Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::parse::{Parse, ParseStream, Parser};
-use syn::visit_mut::VisitMut;
-use syn::{Attribute as Attr, FnArg, Ident, ItemFn, Pat, ReturnType, Token, Type, Visibility};
+use syn::{Attribute as Attr, FnArg, Ident, ItemFn, Pat, ReturnType, Token, Type};
 
-use crate::args::{Arg, Args, Attribute, Errors, Granularity, KEYS, Scope, Timing, WindowArg};
-
-/// The default `threshold` and count `window`, as in the runtime's `Config::builder`.
-const DEFAULT_THRESHOLD: u64 = 5;
-const DEFAULT_WINDOW: u64 = 100;
+use crate::args::{
+    self, Arg, Args, Attribute, BudgetArg, Errors, Granularity, Nesting, Scope, SharedStatic,
+    Timing, WindowArg, example, rewrite_stand_in, scope_of,
+};
+use crate::limits::{DEFAULT_THRESHOLD, DEFAULT_WINDOW};
 
 /// Attributes that retry or break a fn: stacked with ours, they hide the composition order.
 const STACKED: &[&str] = &[
@@ -28,38 +26,56 @@ const STACKED: &[&str] = &[
     "autoretry",
 ];
 
-/// What the attribute turns into when something is wrong: the errors, and the item to emit beside
-/// them so that callers still type-check.
+/// What the attribute turns into when something is wrong: the errors, and what to emit beside
+/// them so that callers still type-check and nothing else is reported.
 pub(crate) struct Invalid {
     pub(crate) errors: syn::Error,
-    pub(crate) item: TokenStream,
+    pub(crate) fallback: Fallback,
 }
 
-impl Invalid {
-    pub(crate) fn into_tokens(self) -> TokenStream {
-        let mut tokens = self.item;
-        tokens.extend(self.errors.into_compile_error());
-        tokens
-    }
+/// What stands in for the item beside the errors.
+pub(crate) enum Fallback {
+    /// The item as written: it is not one the attribute takes, or it is usable as it is.
+    AsWritten(TokenStream),
+    /// The fn as written, minus the attributes rejected on it.
+    Fn(Box<ItemFn>),
+    /// The shared static, with a breaker of the default settings: the fns that share it still
+    /// compile.
+    Unconfigured {
+        item: Box<SharedStatic>,
+        krate: syn::Path,
+    },
+    /// Nothing: the item cannot be emitted without an error of its own.
+    Nothing,
 }
 
 /// A breaker's own settings, checked together.
 pub(crate) struct BreakerConfig {
     pub(crate) name: Option<String>,
-    pub(crate) trip: Trip,
+    pub(crate) failures: Failures,
+    pub(crate) slow: Option<SlowCalls>,
+    /// The window of the rates; given only with a rate.
+    pub(crate) window: Option<WindowArg>,
+    /// Outcomes before a rate is judged; given only with a rate.
+    pub(crate) min_calls: Option<u64>,
     pub(crate) reset: Option<Timing>,
     pub(crate) probes: Option<u64>,
+    pub(crate) budget: Option<BudgetArg>,
 }
 
-pub(crate) enum Trip {
-    Consecutive {
-        threshold: Option<u64>,
-    },
-    FailureRate {
-        percent: u64,
-        window: Option<WindowArg>,
-        min_calls: Option<u64>,
-    },
+/// What opens the breaker on failures.
+pub(crate) enum Failures {
+    /// `threshold` failures in a row (the runtime's default when `None`).
+    Consecutive { threshold: Option<u64> },
+    /// A percent of the window's outcomes.
+    Rate { percent: u64 },
+}
+
+/// What opens the breaker on slow calls: `percent` of the window's calls slower than `threshold`
+/// milliseconds.
+pub(crate) struct SlowCalls {
+    pub(crate) threshold: u64,
+    pub(crate) percent: u64,
 }
 
 /// Where a fn's breaker comes from.
@@ -77,6 +93,7 @@ pub(crate) struct Policy {
     pub(crate) backoff: Option<Timing>,
     pub(crate) jitter: Option<bool>,
     pub(crate) timeout: Option<u64>,
+    pub(crate) nested: Option<Nesting>,
 }
 
 /// How an argument reaches each attempt when the fn retries.
@@ -105,8 +122,6 @@ pub(crate) struct CircuitBreaker {
     pub(crate) classify: Option<syn::Path>,
     /// The declared return type, as written.
     pub(crate) output: Type,
-    /// The same with each `impl Trait` replaced by `_`, to name inside the body.
-    pub(crate) output_inferred: Type,
     /// Arguments rebound for each attempt; empty with one attempt.
     pub(crate) attempt_args: Vec<AttemptArg>,
     /// The facade's path: `::breakerbox`, or the `crate = "..."` given.
@@ -121,71 +136,6 @@ pub(crate) struct SharedBreaker {
     pub(crate) krate: syn::Path,
 }
 
-/// `static NAME: breakerbox::Breaker;`, as `#[shared_breaker]` takes it.
-pub(crate) struct SharedStatic {
-    pub(crate) attrs: Vec<Attr>,
-    pub(crate) vis: Visibility,
-    pub(crate) static_token: Token![static],
-    pub(crate) mutability: Option<Token![mut]>,
-    pub(crate) ident: Ident,
-    pub(crate) ty: Type,
-    pub(crate) init: Option<(Token![=], syn::Expr)>,
-}
-
-impl Parse for SharedStatic {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let attrs = input.call(Attr::parse_outer)?;
-        let vis = input.parse()?;
-        let static_token = input.parse()?;
-        let mutability = input.parse()?;
-        let ident = input.parse()?;
-        input.parse::<Token![:]>()?;
-        let ty = input.parse()?;
-        let init = if input.peek(Token![=]) {
-            Some((input.parse()?, input.parse()?))
-        } else {
-            None
-        };
-        input.parse::<Token![;]>()?;
-        Ok(SharedStatic {
-            attrs,
-            vis,
-            static_token,
-            mutability,
-            ident,
-            ty,
-            init,
-        })
-    }
-}
-
-impl SharedStatic {
-    /// The static with a default-configured breaker, emitted beside errors.
-    fn unconfigured(&self, krate: &syn::Path) -> TokenStream {
-        let SharedStatic {
-            attrs,
-            vis,
-            static_token,
-            ident,
-            ty,
-            ..
-        } = self;
-        let name = format!("::{ident}");
-        let import = crate::expand::facade_import(krate);
-        quote::quote! {
-            #(#attrs)*
-            #vis #static_token #ident: #ty = {
-                #import
-                __breaker_private::Breaker::new(__breaker_private::Config::new(
-                    __breaker_private::core::concat!(
-                        __breaker_private::core::module_path!(), #name
-                    ),
-                ))
-            };
-        }
-    }
-}
-
 /// Checks a `#[circuit_breaker]`.
 pub(crate) fn circuit_breaker(
     args: TokenStream,
@@ -193,10 +143,11 @@ pub(crate) fn circuit_breaker(
 ) -> Result<CircuitBreaker, Invalid> {
     let mut errors = Errors::default();
     let args = Args::parse(args, Attribute::CircuitBreaker, &mut errors);
+    report_stand_ins(&args, Attribute::CircuitBreaker, &mut errors);
     let krate = facade(&args, Attribute::CircuitBreaker, &mut errors);
-    let Ok(item_fn) = syn::parse2::<ItemFn>(item.clone()) else {
+    let Some(item_fn) = args::item_fn(&item) else {
         errors.push(not_a_fn(&item));
-        return Err(invalid(errors, item));
+        return Err(invalid(errors, Fallback::AsWritten(item)));
     };
 
     let breaker = match (&args.shared, args.key("shared")) {
@@ -207,7 +158,7 @@ pub(crate) fn circuit_breaker(
                 |shared| shared.value.clone(),
             );
             for key in &args.given {
-                if scope_of(key) == Scope::Breaker && key != "shared" {
+                if scope_of(&key.to_string()) == Scope::Breaker && key != "shared" {
                     errors.at(
                         key.span(),
                         format!(
@@ -327,20 +278,15 @@ pub(crate) fn circuit_breaker(
     }
 
     match (errors.finish(), output) {
-        (Ok(()), Some(output)) => {
-            let mut output_inferred = output.clone();
-            InferImplTrait.visit_type_mut(&mut output_inferred);
-            Ok(CircuitBreaker {
-                item: item_fn,
-                breaker,
-                policy,
-                classify: args.classify.map(|c| c.value),
-                output,
-                output_inferred,
-                attempt_args,
-                krate,
-            })
-        }
+        (Ok(()), Some(output)) => Ok(CircuitBreaker {
+            item: item_fn,
+            breaker,
+            policy,
+            classify: args.classify.map(|c| c.value),
+            output,
+            attempt_args,
+            krate,
+        }),
         (result, _) => {
             let errors = result.err().unwrap_or_else(|| {
                 syn::Error::new(
@@ -356,7 +302,7 @@ pub(crate) fn circuit_breaker(
                 .retain(|a| !is_stacked(a) && !is_track_caller(a));
             Err(Invalid {
                 errors,
-                item: unchanged.into_token_stream(),
+                fallback: Fallback::Fn(Box::new(unchanged)),
             })
         }
     }
@@ -369,6 +315,7 @@ pub(crate) fn shared_breaker(
 ) -> Result<SharedBreaker, Invalid> {
     let mut errors = Errors::default();
     let args = Args::parse(args, Attribute::SharedBreaker, &mut errors);
+    report_stand_ins(&args, Attribute::SharedBreaker, &mut errors);
     let krate = facade(&args, Attribute::SharedBreaker, &mut errors);
     for key in &args.given {
         if key == "shared" {
@@ -377,7 +324,7 @@ pub(crate) fn shared_breaker(
                 "`shared` goes on the fns that use this breaker: \
                  `#[circuit_breaker(shared = NAME, ..)]`; remove it here",
             );
-        } else if scope_of(key) == Scope::Call {
+        } else if scope_of(&key.to_string()) == Scope::Call {
             errors.at(
                 key.span(),
                 format!(
@@ -389,9 +336,9 @@ pub(crate) fn shared_breaker(
     }
     let config = breaker_config(&args, &mut errors);
     let tokens = item;
-    let Ok(item) = syn::parse2::<SharedStatic>(tokens.clone()) else {
+    let Some(item) = args::shared_static(&tokens) else {
         let (keyword, span) =
-            first_keyword(&tokens).unwrap_or_else(|| ("item".to_owned(), Span::call_site()));
+            args::first_keyword(&tokens).unwrap_or_else(|| ("item".to_owned(), Span::call_site()));
         errors.push(syn::Error::new(
             span,
             format!(
@@ -399,7 +346,7 @@ pub(crate) fn shared_breaker(
                  `pub static PAYMENTS: breakerbox::Breaker;`"
             ),
         ));
-        return Err(invalid(errors, tokens));
+        return Err(invalid(errors, Fallback::AsWritten(tokens)));
     };
     if let Some(mutability) = &item.mutability {
         errors.at(
@@ -435,12 +382,15 @@ pub(crate) fn shared_breaker(
             // The static as written when it has a value; else a breaker with the default
             // settings stands in, so the fns sharing it still compile and the errors above stand
             // alone. With a wrong type, nothing can stand in.
-            let item = match (&item.init, is_breaker) {
-                (Some(_), _) => tokens,
-                (None, true) => item.unconfigured(&krate),
-                (None, false) => TokenStream::new(),
+            let fallback = match (&item.init, is_breaker) {
+                (Some(_), _) => Fallback::AsWritten(tokens),
+                (None, true) => Fallback::Unconfigured {
+                    item: Box::new(item),
+                    krate,
+                },
+                (None, false) => Fallback::Nothing,
             };
-            Err(Invalid { errors, item })
+            Err(Invalid { errors, fallback })
         }
     }
 }
@@ -475,10 +425,27 @@ fn facade(args: &Args, attribute: Attribute, errors: &mut Errors) -> syn::Path {
 /// only under another name. A line-based reading of the few forms Cargo accepts for a dependency
 /// key: `bb = { package = "breakerbox", .. }` and `[dependencies.bb]` followed by
 /// `package = "breakerbox"`.
+///
+/// Read once per crate, not once per attribute: rustc expands every attribute of a crate in one
+/// process. Keyed by the manifest's directory, since an IDE's proc-macro server expands the
+/// attributes of many crates in one process.
 fn renamed_facade() -> Option<String> {
+    type Read = Option<(std::ffi::OsString, Option<String>)>;
+    static LAST: std::sync::Mutex<Read> = std::sync::Mutex::new(None);
     let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
-    let manifest = std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml")).ok()?;
-    renamed_in(&manifest)
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((read, renamed)) = &*last
+        && *read == dir
+    {
+        return renamed.clone();
+    }
+    let renamed = std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml"))
+        .ok()
+        .and_then(|manifest| renamed_in(&manifest));
+    *last = Some((dir, renamed.clone()));
+    renamed
 }
 
 fn renamed_in(manifest: &str) -> Option<String> {
@@ -516,94 +483,160 @@ fn renamed_in(manifest: &str) -> Option<String> {
     renamed.filter(|name| name != "breakerbox")
 }
 
-fn invalid(errors: Errors, item: TokenStream) -> Invalid {
+fn invalid(errors: Errors, fallback: Fallback) -> Invalid {
     let errors = errors
         .finish()
         .err()
         .unwrap_or_else(|| syn::Error::new(Span::call_site(), "invalid item"));
-    Invalid { errors, item }
-}
-
-fn scope_of(key: &Ident) -> Scope {
-    KEYS.iter()
-        .find(|(k, ..)| key == k)
-        .map_or(Scope::Breaker, |(_, scope, _)| *scope)
+    Invalid { errors, fallback }
 }
 
 fn path_text(path: &syn::Path) -> String {
     path.to_token_stream().to_string().replace(' ', "")
 }
 
-/// Threshold or failure rate, with their window, as one trip policy.
+/// Reports each unknown key that is another library's name for one of ours, as that key, with a
+/// replacement that is accepted where it is written.
+fn report_stand_ins(args: &Args, attribute: Attribute, errors: &mut Errors) {
+    for stand_in in &args.stand_ins {
+        let (written, key) = (&stand_in.written, stand_in.key);
+        let head = format!("unknown key `{written}`; did you mean `{key}`?");
+        let rewrite = rewrite_stand_in(stand_in);
+        let write = rewrite
+            .as_ref()
+            .map_or_else(|| example(key).to_owned(), |(write, _)| write.clone());
+        let message = if args.key(key).is_some() {
+            format!("{head} this attribute sets `{key}` already; remove `{written}`")
+        } else if attribute == Attribute::SharedBreaker && scope_of(key) == Scope::Call {
+            format!(
+                "{head} it is a per-call setting and goes on each fn that uses this breaker: \
+                 `#[circuit_breaker(shared = NAME, {write})]`; remove it here"
+            )
+        } else if scope_of(key) == Scope::Breaker
+            && let Some(shared) = &args.shared
+        {
+            format!(
+                "{head} it configures a breaker, and `shared = {}` uses the one \
+                 `#[shared_breaker]` declares: write `{write}` in that declaration",
+                path_text(&shared.value)
+            )
+        } else {
+            match &rewrite {
+                Some((write, why)) => {
+                    // The rewritten key may need another before it is accepted: say so now.
+                    let retry = if key == "attempts"
+                        && write != "attempts = 1"
+                        && !args.mentions("retry")
+                    {
+                        "; with more than one attempt, also say what the breaker counts: \
+                         `retry = \"per_attempt\"` or `retry = \"per_call\"`"
+                    } else {
+                        ""
+                    };
+                    format!("{head} write `{write}`{why}{retry}")
+                }
+                None => format!("{head} e.g. `{write}`"),
+            }
+        };
+        errors.at(written.span(), message);
+    }
+}
+
+/// The trip policies (failures, slow calls), their window, and the rest of a breaker's settings.
 fn breaker_config(args: &Args, errors: &mut Errors) -> BreakerConfig {
     let both = args.key("threshold").zip(args.key("failure_rate"));
-    let trip = match (&args.threshold, &args.failure_rate) {
-        _ if let Some((threshold, _)) = both => {
+    if let Some((threshold, _)) = both {
+        errors.at(
+            threshold.span(),
+            "`threshold` and `failure_rate` are two trip policies; keep one: `threshold` opens \
+             after N failures in a row, `failure_rate` after a percentage of a window",
+        );
+    }
+    if let Some(slow) = args.key("slow")
+        && !args.mentions("slow_rate")
+    {
+        errors.at(
+            slow.span(),
+            "`slow` says which calls are slow, but nothing opens the breaker on them; add \
+             `slow_rate = 50` (the percent of slow calls in the window that opens it), or remove \
+             `slow`",
+        );
+    }
+    if let Some(slow_rate) = args.key("slow_rate")
+        && !args.mentions("slow")
+    {
+        errors.at(
+            slow_rate.span(),
+            "`slow_rate` needs `slow`, the duration beyond which a call is slow; add \
+             `slow = \"2s\"`, or remove `slow_rate`",
+        );
+    }
+    let rated = args.mentions("failure_rate") || args.mentions("slow_rate");
+    if !rated {
+        for key in [args.key("window"), args.key("min_calls")]
+            .into_iter()
+            .flatten()
+        {
             errors.at(
-                threshold.span(),
-                "`threshold` and `failure_rate` are two trip policies; keep one: `threshold` \
-                 opens after N failures in a row, `failure_rate` after a percentage of a window",
+                key.span(),
+                format!(
+                    "`{key}` only applies to a rate; add `failure_rate = 50` (a rate of failures) \
+                     or `slow = \"2s\", slow_rate = 50` (a rate of slow calls), or remove `{key}`"
+                ),
             );
-            Trip::Consecutive { threshold: None }
         }
-        (threshold, None) => {
-            let without_rate = match args.key("failure_rate") {
-                Some(_) => [None, None],
-                None => [args.key("window"), args.key("min_calls")],
+    } else if let Some(min_calls) = &args.min_calls {
+        let count = match &args.window {
+            Some(Arg {
+                value: WindowArg::Count(n),
+                ..
+            }) => Some((*n, true)),
+            Some(_) => None,
+            None => Some((u64::from(DEFAULT_WINDOW), false)),
+        };
+        if let Some((window, given)) = count
+            && min_calls.value > window
+        {
+            let what = if given {
+                format!("the count `window = {window}`")
+            } else {
+                format!("the default `window` of {window} outcomes")
             };
-            for key in without_rate.into_iter().flatten() {
-                errors.at(
-                    key.span(),
-                    format!(
-                        "`{key}` only applies to a failure-rate policy; add `failure_rate = 50` \
-                         or remove `{key}`"
-                    ),
-                );
-            }
-            Trip::Consecutive {
-                threshold: threshold.as_ref().map(|t| t.value),
-            }
+            errors.at(
+                min_calls.span,
+                format!(
+                    "`min_calls = {}` exceeds {what}, so the rate would never be judged; use \
+                     `min_calls <= {window}` or a larger `window`",
+                    min_calls.value
+                ),
+            );
         }
-        (_, Some(percent)) => {
-            if let Some(min_calls) = &args.min_calls {
-                let count = match &args.window {
-                    Some(Arg {
-                        value: WindowArg::Count(n),
-                        ..
-                    }) => Some((*n, true)),
-                    Some(_) => None,
-                    None => Some((DEFAULT_WINDOW, false)),
-                };
-                if let Some((window, given)) = count
-                    && min_calls.value > window
-                {
-                    let what = if given {
-                        format!("the count `window = {window}`")
-                    } else {
-                        format!("the default `window` of {window} outcomes")
-                    };
-                    errors.at(
-                        min_calls.span,
-                        format!(
-                            "`min_calls = {}` exceeds {what}, so the rate would never be judged; \
-                             use `min_calls <= {window}` or a larger `window`",
-                            min_calls.value
-                        ),
-                    );
-                }
-            }
-            Trip::FailureRate {
-                percent: percent.value,
-                window: args.window.as_ref().map(|w| w.value),
-                min_calls: args.min_calls.as_ref().map(|m| m.value),
-            }
-        }
+    }
+    let failures = match (&args.failure_rate, both) {
+        (Some(percent), None) => Failures::Rate {
+            percent: percent.value,
+        },
+        _ => Failures::Consecutive {
+            threshold: args.threshold.as_ref().map(|t| t.value),
+        },
     };
+    let slow = args
+        .slow
+        .as_ref()
+        .zip(args.slow_rate.as_ref())
+        .map(|(slow, rate)| SlowCalls {
+            threshold: slow.value,
+            percent: rate.value,
+        });
     BreakerConfig {
         name: args.name.as_ref().map(|n| n.value.clone()),
-        trip,
+        failures,
+        slow,
+        window: args.window.as_ref().map(|w| w.value),
+        min_calls: args.min_calls.as_ref().map(|m| m.value),
         reset: args.reset.as_ref().map(|r| r.value),
         probes: args.probes.as_ref().map(|p| p.value),
+        budget: args.budget.as_ref().map(|b| b.value),
     }
 }
 
@@ -616,13 +649,25 @@ fn policy(args: &Args, breaker: &BreakerSource, errors: &mut Errors) -> Policy {
     {
         errors.at(given.span, missing_granularity(attempts, breaker));
     }
-    // An `attempts` whose value was refused has been reported already.
-    if attempts <= 1 && (args.attempts.is_some() || args.key("attempts").is_none()) {
+    // An `attempts` whose value was refused, or an unknown key standing for it, has been reported
+    // already.
+    if attempts <= 1 && (args.attempts.is_some() || !args.mentions("attempts")) {
         let why = match &args.attempts {
-            Some(_) => "with `attempts = 1` the fn never retries".to_owned(),
-            None => "without `attempts` the fn makes one attempt and never retries".to_owned(),
+            Some(_) => "with `attempts = 1` the fn never retries",
+            None => "without `attempts` the fn makes one attempt and never retries",
         };
-        let keys = [args.key("retry"), args.key("backoff"), args.key("jitter")];
+        // With `shared`, `budget` is reported as a breaker key that belongs to the declaration.
+        let budget = match breaker {
+            BreakerSource::Own(_) => args.key("budget"),
+            BreakerSource::Shared(_) => None,
+        };
+        let keys = [
+            args.key("retry"),
+            args.key("backoff"),
+            args.key("jitter"),
+            args.key("nested"),
+            budget,
+        ];
         for key in keys.into_iter().flatten() {
             errors.at(
                 key.span(),
@@ -638,6 +683,7 @@ fn policy(args: &Args, breaker: &BreakerSource, errors: &mut Errors) -> Policy {
         backoff: args.backoff.as_ref().map(|b| b.value),
         jitter: args.jitter.as_ref().map(|j| j.value),
         timeout: args.timeout.as_ref().map(|t| t.value),
+        nested: args.nested.as_ref().map(|n| n.value),
     }
 }
 
@@ -649,10 +695,10 @@ fn missing_granularity(attempts: u64, breaker: &BreakerSource) -> String {
     );
     match breaker {
         BreakerSource::Own(BreakerConfig {
-            trip: Trip::Consecutive { threshold },
+            failures: Failures::Consecutive { threshold },
             ..
         }) => {
-            let threshold = threshold.unwrap_or(DEFAULT_THRESHOLD);
+            let threshold = threshold.unwrap_or(u64::from(DEFAULT_THRESHOLD));
             format!(
                 "{head}: with `retry = \"per_attempt\"` the breaker opens after {threshold} failed \
                  requests; with `retry = \"per_call\"` after {} ({threshold} calls x {attempts} \
@@ -661,7 +707,7 @@ fn missing_granularity(attempts: u64, breaker: &BreakerSource) -> String {
             )
         }
         BreakerSource::Own(BreakerConfig {
-            trip: Trip::FailureRate { percent, .. },
+            failures: Failures::Rate { percent },
             ..
         }) => {
             format!(
@@ -701,37 +747,10 @@ fn strip(ty: &Type) -> &Type {
     }
 }
 
-/// The keyword that says what an item is (`struct`, `impl`, ...), after its attributes and
-/// visibility.
-fn first_keyword(item: &TokenStream) -> Option<(String, Span)> {
-    let parser = |input: ParseStream<'_>| {
-        input.call(Attr::parse_outer)?;
-        input.parse::<Visibility>()?;
-        let mut found = None;
-        while !input.is_empty() {
-            match input.parse::<TokenTree>()? {
-                TokenTree::Ident(ident)
-                    if !matches!(
-                        ident.to_string().as_str(),
-                        "async" | "unsafe" | "extern" | "default"
-                    ) =>
-                {
-                    found = Some((ident.to_string(), ident.span()));
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let _: TokenStream = input.parse()?;
-        Ok(found)
-    };
-    parser.parse2(item.clone()).ok().flatten()
-}
-
 fn not_a_fn(item: &TokenStream) -> syn::Error {
-    match first_keyword(item) {
+    match args::first_keyword(item) {
         Some((keyword, span))
-            if keyword == "fn" || keyword == "const" && is_fn_declaration(item) =>
+            if keyword == "fn" || keyword == "const" && args::has_fn_keyword(item) =>
         {
             syn::Error::new(
                 span,
@@ -753,34 +772,6 @@ fn not_a_fn(item: &TokenStream) -> syn::Error {
     }
 }
 
-fn is_fn_declaration(item: &TokenStream) -> bool {
-    item.clone()
-        .into_iter()
-        .any(|t| matches!(t, TokenTree::Ident(i) if i == "fn"))
-}
-
-/// Replaces each `impl Trait` in `ty` with `_`.
-pub(crate) fn infer_impl_trait(ty: &mut Type) {
-    InferImplTrait.visit_type_mut(ty);
-}
-
-/// Replaces each `impl Trait` with `_`: the body can name the return type, and rustc infers the
-/// hidden type as it does for the fn.
-struct InferImplTrait;
-
-impl VisitMut for InferImplTrait {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::ImplTrait(imp) = ty {
-            let span = imp.impl_token.span;
-            *ty = Type::Infer(syn::TypeInfer {
-                underscore_token: Token![_](span),
-            });
-            return;
-        }
-        syn::visit_mut::visit_type_mut(self, ty);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use quote::quote;
@@ -791,6 +782,15 @@ mod tests {
         match circuit_breaker(args, item) {
             Ok(_) => Vec::new(),
             Err(invalid) => invalid.errors.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    /// The item emitted beside the errors.
+    fn emitted(invalid: &Invalid) -> String {
+        match &invalid.fallback {
+            Fallback::Fn(item) => item.to_token_stream().to_string(),
+            Fallback::AsWritten(tokens) => tokens.to_string(),
+            Fallback::Unconfigured { .. } | Fallback::Nothing => String::new(),
         }
     }
 
@@ -823,7 +823,7 @@ mod tests {
         let invalid = circuit_breaker(quote!(threshold = 0), item.clone())
             .err()
             .unwrap();
-        assert_eq!(invalid.item.to_string(), item.to_string());
+        assert_eq!(emitted(&invalid), item.to_string());
     }
 
     #[test]
@@ -840,7 +840,12 @@ mod tests {
         )
         .err()
         .unwrap();
-        let found: Vec<String> = invalid.errors.into_iter().map(|e| e.to_string()).collect();
+        let found: Vec<String> = invalid
+            .errors
+            .clone()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
         assert_eq!(
             found,
             [
@@ -855,7 +860,7 @@ mod tests {
                 Ok(1)
             }
         );
-        assert_eq!(invalid.item.to_string(), without.to_string());
+        assert_eq!(emitted(&invalid), without.to_string());
     }
 
     #[test]
@@ -888,7 +893,11 @@ mod tests {
                 jitter = false,
                 timeout = "2s",
                 classify = classify,
-                name = "api"
+                name = "api",
+                slow = "1s",
+                slow_rate = 50,
+                budget = "10%",
+                nested = "retry"
             ),
             quote!(
                 async fn f(x: String, y: &mut u32, z: &str) -> Result<(), E> {
@@ -897,5 +906,210 @@ mod tests {
             ),
         );
         assert!(found.is_empty(), "{found:#?}");
+    }
+
+    fn async_fn() -> TokenStream {
+        quote!(
+            async fn f() -> Result<(), E> {
+                Ok(())
+            }
+        )
+    }
+
+    fn shared_messages(args: TokenStream) -> Vec<String> {
+        let item = quote!(
+            static S: breakerbox::Breaker;
+        );
+        match shared_breaker(args, item) {
+            Ok(_) => Vec::new(),
+            Err(invalid) => invalid.errors.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn slow_calls_need_both_keys() {
+        let found = messages(quote!(slow = "2s"), async_fn());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`slow` says which calls are slow"));
+        let found = messages(quote!(slow_rate = 50, window = 20), async_fn());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`slow_rate` needs `slow`"));
+        let found = messages(quote!(slow = "2s", slow_rate = 101), async_fn());
+        assert_eq!(
+            found,
+            ["`slow_rate` is a percent in 1..=100, got 101; e.g. `slow_rate = 50`"]
+        );
+    }
+
+    #[test]
+    fn a_slow_call_rate_is_a_rate() {
+        for args in [
+            quote!(slow = "2s", slow_rate = 50, window = "1m", min_calls = 5),
+            quote!(threshold = 3, slow = "2s", slow_rate = 50),
+            quote!(
+                failure_rate = 20,
+                slow = "500ms",
+                slow_rate = 80,
+                window = 50
+            ),
+        ] {
+            let found = messages(args, async_fn());
+            assert!(found.is_empty(), "{found:#?}");
+        }
+        let found = messages(
+            quote!(slow = "2s", slow_rate = 50, window = 10, min_calls = 11),
+            async_fn(),
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`min_calls = 11` exceeds the count `window = 10`"));
+        let found = messages(quote!(window = 10), async_fn());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`window` only applies to a rate"));
+    }
+
+    #[test]
+    fn budget() {
+        let found = messages(quote!(budget = "20%"), async_fn());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`budget` has no effect: without `attempts`"));
+        let found = messages(
+            quote!(budget = "off", attempts = 2, retry = "per_call"),
+            async_fn(),
+        );
+        assert!(found.is_empty(), "{found:#?}");
+        // With `shared`, one error: the key belongs to the declaration.
+        let found = messages(quote!(shared = S, budget = "20%"), async_fn());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`budget` configures a breaker, but `shared = S`"));
+        assert!(shared_messages(quote!(budget = "5%", threshold = 2)).is_empty());
+        for (value, message) in [
+            (
+                quote!("120%"),
+                "a `budget` is a percent in 1..=100 of first attempts, got `\"120%\"`",
+            ),
+            (
+                quote!("20"),
+                "a `budget` is a percent of first attempts: write `budget = \"20%\"`",
+            ),
+            (quote!("0%"), "a `budget` of 0% would refuse every retry"),
+            (
+                quote!(20),
+                "expected a string, not an integer: write `budget = \"20%\"` (a percent",
+            ),
+            (quote!(off), "expected a string: write `budget = \"off\"`"),
+            (quote!("lots"), "cannot read `\"lots\"` as a retry budget"),
+        ] {
+            let found = shared_messages(quote!(budget = #value));
+            assert_eq!(found.len(), 1, "{found:#?}");
+            assert!(found[0].starts_with(message), "{found:#?}");
+        }
+    }
+
+    #[test]
+    fn nested() {
+        let found = messages(quote!(nested = "retry"), async_fn());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`nested` has no effect: without `attempts`"));
+        let found = messages(
+            quote!(nested = "single", attempts = 2, retry = "per_call"),
+            async_fn(),
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`nested = \"single\"` is the default"));
+        let found = shared_messages(quote!(nested = "retry"));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("`nested` is a per-call setting"));
+    }
+
+    #[test]
+    fn a_synonym_is_one_error() {
+        let found = messages(quote!(retries = 3, retry = "per_call"), async_fn());
+        assert_eq!(
+            found,
+            [
+                "unknown key `retries`; did you mean `attempts`? write `attempts = 4` (3 retries + \
+                 the first attempt)"
+            ]
+        );
+        let found = messages(quote!(max_attempts = 3), async_fn());
+        assert_eq!(
+            found,
+            [
+                "unknown key `max_attempts`; did you mean `attempts`? write `attempts = 3`; with \
+                 more than one attempt, also say what the breaker counts: `retry = \"per_attempt\"` \
+                 or `retry = \"per_call\"`"
+            ]
+        );
+        let found = messages(quote!(timeout_ms = 500), async_fn());
+        assert_eq!(
+            found,
+            ["unknown key `timeout_ms`; did you mean `timeout`? write `timeout = \"500ms\"`"]
+        );
+        let found = messages(quote!(cooldown = 30), async_fn());
+        assert_eq!(
+            found,
+            [
+                "unknown key `cooldown`; did you mean `reset`? write `reset = \"30s\"` (or \
+                 `\"30ms\"`)"
+            ]
+        );
+        let found = messages(quote!(failure_threshold = 3, attempts = 2), async_fn());
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(
+            found[0],
+            "unknown key `failure_threshold`; did you mean `threshold`? write `threshold = 3`"
+        );
+        let found = messages(
+            quote!(retries = 2, attempts = 3, retry = "per_call"),
+            async_fn(),
+        );
+        assert_eq!(
+            found,
+            [
+                "unknown key `retries`; did you mean `attempts`? this attribute sets `attempts` \
+                 already; remove `retries`"
+            ]
+        );
+        let found = shared_messages(quote!(retries = 2));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].contains("`#[circuit_breaker(shared = NAME, attempts = 3)]`"));
+        let found = messages(quote!(shared = S, half_open_calls = 2), async_fn());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].contains("write `probes = 2` in that declaration"));
+    }
+
+    #[test]
+    fn an_integer_duration_suggests_a_string_that_is_accepted() {
+        for (key, value, write) in [
+            (
+                quote!(reset),
+                quote!(30),
+                "write `reset = \"30s\"` (or `\"30ms\"`)",
+            ),
+            (
+                quote!(slow),
+                quote!(2),
+                "write `slow = \"2s\"` (or `\"2ms\"`)",
+            ),
+            (
+                quote!(timeout),
+                quote!(1500),
+                "write `timeout = \"1500ms\"` (or `\"1500s\"`)",
+            ),
+            (quote!(backoff), quote!(0), "write `backoff = \"0ms\"`"),
+        ] {
+            let found = messages(
+                quote!(#key = #value, attempts = 2, retry = "per_call", slow_rate = 50, slow = "1s"),
+                async_fn(),
+            );
+            assert_eq!(found.len(), 1, "{found:#?}");
+            assert!(found[0].starts_with("expected a duration string, not an integer: "));
+            assert!(found[0].ends_with(write), "{found:#?}");
+        }
+        let found = messages(quote!(reset = 0), async_fn());
+        assert_eq!(
+            found,
+            ["expected a duration string, not an integer, e.g. `reset = \"30s\"`"]
+        );
     }
 }

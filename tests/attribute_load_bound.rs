@@ -1,10 +1,6 @@
 //! R11 and R12 through the attribute keys `budget` and `nested`, with paused time and exact
 //! counts: the same storms and nestings that `breaker-core/tests/budget.rs` and
 //! `breaker-core/tests/nesting.rs` run through the programmatic API.
-//!
-//! Not a test target yet (a file in a subfolder of `tests/` is not one): it needs the attribute to
-//! accept `budget = "20%" | "off"` and `nested = "retry"`. Once it does, move this file to
-//! `tests/attribute_keys.rs`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
