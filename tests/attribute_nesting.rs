@@ -1,7 +1,7 @@
 //! R12 through the attribute: an annotated fn called inside an attempt of another, retrying one
 //! makes a single attempt; the nesting is listed in the registry with its worst case per outer
 //! call; a task spawned from the attempt retries as written. (The `nested = "retry"` key is
-//! checked in `attribute_keys.rs`.)
+//! checked in `attribute_load_bound.rs`.)
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
