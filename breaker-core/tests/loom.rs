@@ -321,6 +321,39 @@ fn the_rate_window_trips_once() {
     });
 }
 
+/// A success that completes `min_calls` while a failure is in a time window judges the rate, even
+/// though a success in a window without a failure skips the tally: a failure and a success racing
+/// into a window that opens at 50 % of 2 calls open it exactly once, whichever records last.
+#[test]
+fn a_success_completing_min_calls_trips_a_time_window() {
+    model_bounded(|| {
+        let config = Config::builder("loom.time")
+            .failure_rate(50)
+            .window(Window::Time(Duration::from_secs(60)))
+            .min_calls(2)
+            .reset(Reset::Fixed(Duration::from_millis(PERIOD)))
+            .build()
+            .unwrap();
+        let b = Arc::new(Breaker::new(config));
+        let threads: Vec<_> = [true, false]
+            .into_iter()
+            .map(|fail| {
+                let b = Arc::clone(&b);
+                thread::spawn(move || {
+                    let p = b.try_acquire().unwrap();
+                    if fail { p.failure() } else { p.success() }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(b.state(), State::Open);
+        assert_eq!(b.__generation(), 1, "exactly one Closed -> Open");
+        let m = b.metrics();
+        assert_eq!((m.successes, m.failures), (1, 1));
+        still_admits(&b);
+    });
+}
+
 /// The lock-free windows are exact once no record is in flight: three racing outcomes in a count
 /// window of 4, or in one bucket of a time window, are all there, and three racing into a count
 /// window of 2 leave exactly 2.

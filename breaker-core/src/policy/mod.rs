@@ -80,10 +80,10 @@ impl Rate {
 
     fn record(&self, generation: u32, marked: bool, now: Millis) -> Recorded<(u32, u32)> {
         match self.window.record(generation, marked, now) {
-            None => Recorded::Late,
-            Some(t) => Recorded::Counted(
-                t.trips(self.percent, self.min_calls)
-                    .then_some((t.marked, t.calls)),
+            Recorded::Late => Recorded::Late,
+            Recorded::Counted(t) => Recorded::Counted(
+                t.filter(|t| t.trips(self.percent, self.min_calls))
+                    .map(|t| (t.marked, t.calls)),
             ),
         }
     }

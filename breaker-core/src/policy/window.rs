@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use super::Recorded;
 use crate::clock::{self, Millis};
 use crate::config::Window;
 use crate::sync::{AtomicU64, Ordering};
@@ -73,13 +74,15 @@ impl RateWindow {
         }
     }
 
-    /// Records an outcome of `generation` at `now`, and returns the counts; `None` when the window
-    /// already belongs to a newer generation, and the outcome is late.
-    pub(crate) fn record(&self, generation: u32, marked: bool, now: Millis) -> Option<Tally> {
-        match self {
-            RateWindow::Count(w) => w.record(generation, marked),
+    /// Records an outcome of `generation` at `now`, and returns the counts to judge: `None` when
+    /// the outcome cannot have brought the rate to its threshold (a time window skips the tally
+    /// then), `Late` when the window already belongs to a newer generation.
+    pub(crate) fn record(&self, generation: u32, marked: bool, now: Millis) -> Recorded<Tally> {
+        let recorded = match self {
+            RateWindow::Count(w) => w.record(generation, marked).map(Some),
             RateWindow::Time(w) => w.record(generation, marked, now),
-        }
+        };
+        recorded.map_or(Recorded::Late, Recorded::Counted)
     }
 
     /// The counts at `now`, if the window belongs to `generation`.
@@ -358,6 +361,10 @@ pub(crate) struct TimeWindow {
 struct Set {
     /// The newest epoch a record of this set has seen.
     newest: AtomicU64,
+    /// One more than the newest epoch a marked outcome of this set was recorded in; 0 for none.
+    /// An unmarked outcome can only bring the rate to its threshold (by completing `min_calls`)
+    /// while a mark is in the window, so when this one has left it, a success skips the tally.
+    marked: AtomicU64,
     buckets: [AtomicU64; RING],
 }
 
@@ -412,6 +419,7 @@ impl Set {
         fn new(generation: u32) -> Set {
             Set {
                 newest: AtomicU64::new(0),
+                marked: AtomicU64::new(0),
                 buckets: buckets(generation),
             }
         }
@@ -444,11 +452,15 @@ impl TimeWindow {
         // so its history stays one chain. Release: a call admitted in `generation` (after the
         // transition's swap) sees the empty buckets.
         let empty = Bucket::new(generation, 0, 0, 0).0;
-        for atomic in set.buckets.iter().chain([&set.newest]) {
-            let value = if std::ptr::eq(atomic, &set.newest) {
-                0
-            } else {
+        for atomic in set.buckets.iter().chain([&set.newest, &set.marked]) {
+            let value = if set
+                .buckets
+                .as_ptr_range()
+                .contains(&std::ptr::from_ref(atomic))
+            {
                 empty
+            } else {
+                0
             };
             let mut seen = atomic.load(Ordering::Acquire);
             while seen != value {
@@ -461,13 +473,19 @@ impl TimeWindow {
         }
     }
 
-    fn record(&self, generation: u32, marked: bool, now: Millis) -> Option<Tally> {
-        let epoch = now / self.width;
+    /// Records an outcome; `Some(None)` when it was counted and cannot have brought the rate to its
+    /// threshold, so there is nothing to judge.
+    fn record(&self, generation: u32, marked: bool, now: Millis) -> Option<Option<Tally>> {
         let set = self.set(generation);
-        let newest = self.advance(set, generation, epoch);
+        let (epoch, newest) = self.epoch(set, generation, now);
+        if marked {
+            // Before the outcome is in its bucket: an unmarked record that sees the outcome there
+            // (the bucket's chain orders them) sees this too, and judges the rate.
+            set.marked.fetch_max(epoch + 1, Ordering::AcqRel);
+        }
         if epoch + RING as u64 <= newest {
             // Read on a clock a whole ring behind the newest record: out of the window already.
-            return Some(self.tally(generation, now));
+            return Some(self.judge(set, generation, marked, epoch, now));
         }
         let bucket = &set.buckets[(epoch % RING as u64) as usize];
         let mut b = Bucket(bucket.load(Ordering::Acquire));
@@ -497,14 +515,48 @@ impl TimeWindow {
                 Err(actual) => b = Bucket(actual),
             }
         }
+        Some(self.judge(set, generation, marked, epoch, now))
+    }
+
+    /// The epoch of `now`, and the set's newest after this record moved it up. A reading in the
+    /// newest epoch (the common case) is placed with a multiplication rather than a division.
+    #[inline]
+    fn epoch(&self, set: &Set, generation: u32, now: Millis) -> (u64, u64) {
+        let newest = set.newest.load(Ordering::Acquire);
+        let start = newest.saturating_mul(self.width);
+        if now >= start && now - start < self.width {
+            return (newest, newest);
+        }
+        let epoch = now / self.width;
+        (epoch, self.advance(set, generation, newest, epoch))
+    }
+
+    /// The tally to judge after a record in `epoch`, or `None` for an unmarked outcome when no
+    /// marked one can be in the window: a success then only lowers the rate. The test is
+    /// conservative (a mark up to `RING` epochs back counts as in the window), so it never skips a
+    /// tally that could trip.
+    #[inline]
+    fn judge(
+        &self,
+        set: &Set,
+        generation: u32,
+        marked: bool,
+        epoch: u64,
+        now: Millis,
+    ) -> Option<Tally> {
+        if !marked {
+            let newest_mark = set.marked.load(Ordering::Acquire);
+            if newest_mark == 0 || newest_mark + RING as u64 <= epoch + 1 {
+                return None;
+            }
+        }
         Some(self.tally(generation, now))
     }
 
     /// Moves the set's newest epoch up to `epoch`, and returns the newest; the thread that moves
     /// it empties the buckets of the epochs that time has skipped, so none of them is read as
     /// recent.
-    fn advance(&self, set: &Set, generation: u32, epoch: u64) -> u64 {
-        let newest = set.newest.load(Ordering::Acquire);
+    fn advance(&self, set: &Set, generation: u32, newest: u64, epoch: u64) -> u64 {
         if epoch <= newest {
             return newest;
         }
@@ -589,16 +641,21 @@ mod tests {
         Tally { calls, marked }
     }
 
+    /// Counted, with these counts to judge.
+    fn judged(calls: u32, marked: u32) -> Recorded<Tally> {
+        Recorded::Counted(Some(tally(calls, marked)))
+    }
+
     #[test]
     fn count_window_slides_one_outcome_at_a_time() {
         let w = RateWindow::new(Window::Count(3));
-        assert_eq!(w.record(0, true, 0), Some(tally(1, 1)));
-        assert_eq!(w.record(0, false, 0), Some(tally(2, 1)));
-        assert_eq!(w.record(0, true, 0), Some(tally(3, 2)));
+        assert_eq!(w.record(0, true, 0), judged(1, 1));
+        assert_eq!(w.record(0, false, 0), judged(2, 1));
+        assert_eq!(w.record(0, true, 0), judged(3, 2));
         // The first failure slides out.
-        assert_eq!(w.record(0, false, 0), Some(tally(3, 1)));
-        assert_eq!(w.record(0, false, 0), Some(tally(3, 1)));
-        assert_eq!(w.record(0, false, 0), Some(tally(3, 0)));
+        assert_eq!(w.record(0, false, 0), judged(3, 1));
+        assert_eq!(w.record(0, false, 0), judged(3, 1));
+        assert_eq!(w.record(0, false, 0), judged(3, 0));
     }
 
     #[test]
@@ -610,7 +667,7 @@ mod tests {
             // Generation 1 is not closed (it opened), 2 is: the breaker says so first.
             assert_eq!(w.tally(2, 0), Tally::default());
             w.begin(2);
-            assert_eq!(w.record(2, false, 0), Some(tally(1, 0)));
+            assert_ne!(w.record(2, false, 0), Recorded::Late);
             assert_eq!(w.tally(2, 0), tally(1, 0));
         }
     }
@@ -621,15 +678,15 @@ mod tests {
             let w = RateWindow::new(window);
             w.begin(2);
             w.begin(4);
-            assert_eq!(w.record(4, true, 0), Some(tally(1, 1)));
-            assert_eq!(w.record(2, false, 0), None);
+            assert_eq!(w.record(4, true, 0), judged(1, 1));
+            assert_eq!(w.record(2, false, 0), Recorded::Late);
             assert_eq!(w.tally(4, 0), tally(1, 1));
             // Wrapping: generation 1 comes after u32::MAX.
             let w = RateWindow::new(window);
             w.begin(u32::MAX);
             w.begin(1);
-            assert_eq!(w.record(1, true, 0), Some(tally(1, 1)));
-            assert_eq!(w.record(u32::MAX, true, 0), None);
+            assert_eq!(w.record(1, true, 0), judged(1, 1));
+            assert_eq!(w.record(u32::MAX, true, 0), Recorded::Late);
         }
     }
 
@@ -662,7 +719,8 @@ mod tests {
         // record since, and after one.
         let later = 256 * 50 + 10;
         assert_eq!(w.tally(0, later), Tally::default());
-        assert_eq!(w.record(0, false, later), Some(tally(1, 0)));
+        // No mark in the window: the success has nothing to judge.
+        assert_eq!(w.record(0, false, later), Some(None));
         assert_eq!(w.tally(0, later), tally(1, 0));
     }
 
@@ -740,8 +798,46 @@ mod tests {
         w.record(3, true, 1_200);
         // Generation 5 begins in the same bucket: the earlier outcomes there are not its own.
         w.begin(5);
-        assert_eq!(w.record(5, false, 1_300), Some(tally(1, 0)));
-        assert_eq!(w.record(5, true, 1_700), Some(tally(2, 1)));
+        assert_eq!(w.record(5, false, 1_300), Some(None));
+        assert_eq!(w.record(5, true, 1_700), Some(Some(tally(2, 1))));
         assert_eq!(w.record(3, true, 1_800), None, "generation 3 is over");
+    }
+
+    #[test]
+    fn a_success_is_judged_only_while_a_mark_may_be_in_the_window() {
+        let w = TimeWindow::new(Duration::from_secs(1)); // 50 ms buckets
+        assert_eq!(w.record(0, false, 0), Some(None));
+        assert_eq!(w.record(0, true, 100), Some(Some(tally(2, 1))));
+        // A success that completes `min_calls` while the mark is in: judged, with every outcome.
+        assert_eq!(w.record(0, false, 200), Some(Some(tally(3, 1))));
+        // The mark's epoch (2) is judged for up to `RING` epochs, past the span by one bucket.
+        assert_eq!(w.record(0, false, 22 * 50), Some(Some(tally(3, 1))));
+        assert_eq!(w.record(0, false, 23 * 50), Some(None));
+        // A new generation starts with no mark.
+        w.begin(2);
+        w.record(2, false, 23 * 50);
+        assert_eq!(w.record(2, false, 23 * 50 + 1), Some(None));
+    }
+
+    /// The multiplication that places a reading in the newest epoch agrees with the division.
+    #[test]
+    fn a_reading_lands_in_the_epoch_a_division_gives() {
+        for span in [20u64, 21, 999, 1_000, 60_000] {
+            let w = TimeWindow::new(Duration::from_millis(span));
+            let set = w.set(0);
+            for now in [
+                0,
+                1,
+                w.width - 1,
+                w.width,
+                w.width + 1,
+                5 * w.width - 1,
+                10_000,
+                9_999,
+            ] {
+                let (epoch, _) = w.epoch(set, 0, now);
+                assert_eq!(epoch, now / w.width, "span {span}, now {now}");
+            }
+        }
     }
 }
