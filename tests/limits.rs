@@ -1,6 +1,7 @@
 //! The attribute checks its values at compile time against `breaker-macros/src/limits.rs`; the
-//! runtime checks them again, and fills in the defaults, at run time. Both must say the same: this
-//! test reads the macro crate's file and asks the runtime.
+//! runtime compiles the same file (a symlink in `breaker-core/src/`) and checks them again, and
+//! fills in the defaults, at run time. This test reads the file and asks the runtime's builders:
+//! a builder that checked a literal of its own instead would fail here.
 
 #[path = "../breaker-macros/src/limits.rs"]
 mod limits;

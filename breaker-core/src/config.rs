@@ -7,7 +7,11 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::clock::double_capped;
-use crate::limits::{MAX_COUNT_WINDOW, MAX_PROBES, MIN_TIME_WINDOW};
+use crate::limits::{
+    DEFAULT_BUDGET_PERCENT, DEFAULT_MIN_CALLS, DEFAULT_PROBES, DEFAULT_RESET, DEFAULT_THRESHOLD,
+    DEFAULT_WINDOW, MAX_COUNT_WINDOW, MAX_PERCENT, MAX_PROBES, MIN_TIME_WINDOW,
+};
+pub use crate::limits::{BUDGET_MIN_PER_SECOND, BUDGET_WINDOW};
 
 /// How a closed breaker decides to open.
 #[non_exhaustive]
@@ -76,15 +80,8 @@ pub enum Budget {
 impl Budget {
     /// `20%`, the default: a failing service receives at most 1.2 times its normal load from
     /// retries (plus the floor of 10 retries per second).
-    pub const DEFAULT: Budget = Budget::Percent(20);
+    pub const DEFAULT: Budget = Budget::Percent(DEFAULT_BUDGET_PERCENT);
 }
-
-/// The span a [`Budget`] is judged over.
-pub const BUDGET_WINDOW: Duration = Duration::from_secs(10);
-
-/// Retries per second a [`Budget`] always allows, so a fn called a few times a minute retries as
-/// written.
-pub const BUDGET_MIN_PER_SECOND: u32 = 10;
 
 /// How long an opened breaker stays open before it lets probes through.
 #[non_exhaustive]
@@ -231,10 +228,12 @@ impl Config {
     pub const fn new(name: &'static str) -> Config {
         Config {
             name,
-            policy: TripPolicy::Consecutive { threshold: 5 },
+            policy: TripPolicy::Consecutive {
+                threshold: DEFAULT_THRESHOLD,
+            },
             slow: None,
-            reset: Reset::Fixed(Duration::from_secs(30)),
-            probes: 1,
+            reset: Reset::Fixed(DEFAULT_RESET),
+            probes: DEFAULT_PROBES,
             budget: Budget::DEFAULT,
             location: None,
         }
@@ -250,8 +249,8 @@ impl Config {
             slow_rate: None,
             window: None,
             min_calls: None,
-            reset: Reset::Fixed(Duration::from_secs(30)),
-            probes: 1,
+            reset: Reset::Fixed(DEFAULT_RESET),
+            probes: DEFAULT_PROBES,
             budget: Budget::DEFAULT,
             location: None,
         }
@@ -398,11 +397,11 @@ impl ConfigBuilder {
         // The window and `min_calls` every rate judges.
         let window = match self.window {
             Some(w) => w,
-            None => Window::Count(100),
+            None => Window::Count(DEFAULT_WINDOW),
         };
         let min_calls = match self.min_calls {
             Some(m) => m,
-            None => 10,
+            None => DEFAULT_MIN_CALLS,
         };
         if rated {
             if min_calls == 0 {
@@ -442,7 +441,7 @@ impl ConfigBuilder {
                 TripPolicy::Consecutive { threshold }
             }
             (None, Some(percent)) => {
-                if percent == 0 || percent > 100 {
+                if percent == 0 || percent > MAX_PERCENT {
                     return Err(ConfigError::FailureRateOutOfRange(percent));
                 }
                 TripPolicy::FailureRate {
@@ -460,7 +459,7 @@ impl ConfigBuilder {
                 if threshold.is_zero() {
                     return Err(ConfigError::ZeroSlow);
                 }
-                if percent == 0 || percent > 100 {
+                if percent == 0 || percent > MAX_PERCENT {
                     return Err(ConfigError::SlowRateOutOfRange(percent));
                 }
                 Some(SlowCalls {
@@ -485,7 +484,7 @@ impl ConfigBuilder {
             return Err(ConfigError::ProbesOutOfRange(self.probes));
         }
         if let Budget::Percent(p) = self.budget
-            && (p == 0 || p > 100)
+            && (p == 0 || p > MAX_PERCENT)
         {
             return Err(ConfigError::BudgetOutOfRange(p));
         }

@@ -118,8 +118,8 @@ pub struct CallPolicy {
 
 /// The backoff used when none is given: exponential from 100 ms, capped at 10 s.
 pub const DEFAULT_BACKOFF: Backoff = Backoff::Exponential {
-    start: Duration::from_millis(100),
-    cap: Duration::from_secs(10),
+    start: crate::limits::DEFAULT_BACKOFF_START,
+    cap: crate::limits::DEFAULT_BACKOFF_CAP,
 };
 
 impl CallPolicy {
