@@ -377,13 +377,21 @@ impl<F: Future> Future for Attempt<F> {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
-        // This fn is compiled once per annotated fn: everything that does not need `F` is in
-        // `PollGuard`, compiled once.
+        // This fn is compiled once per annotated fn: what does not need `F` is in the guard,
+        // compiled once.
         let this = self.project();
-        // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
-        // permit, dropped on the way, records a failure rather than a cancellation (R3).
-        this.scope
-            .run(|| crate::circuit::guarded(|| this.inner.poll(cx)))
+        // The common case, a call that does not retry with DEBUG off, enters nothing: its
+        // optimised poll keeps no guard but the panic guard, which costs nothing.
+        if this.scope.is_bare() {
+            let panicking = crate::circuit::PanicGuard::arm();
+            let polled = this.inner.poll(cx);
+            panicking.disarm();
+            return polled;
+        }
+        let entered = this.scope.enter();
+        let polled = this.inner.poll(cx);
+        entered.returned();
+        polled
     }
 }
 
@@ -405,14 +413,31 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> 
         let faulty = Faulty::new(attempt, span.fault.clone());
         (move || faulty.call(), &span.scope)
     };
-    span.run(|| crate::circuit::guarded(attempt))
+    if span.is_bare() {
+        let panicking = crate::circuit::PanicGuard::arm();
+        let returned = attempt();
+        panicking.disarm();
+        return returned;
+    }
+    let entered = span.enter();
+    let returned = attempt();
+    entered.returned();
+    returned
 }
 
-/// [`attempt`] for the attempt of `call` now running, inside its span and nesting scope.
+/// [`attempt`] for the attempt of `call` now running, inside its span and nesting scope. Built
+/// here rather than through [`attempt`], and with the span asked of [`span`]: in a debug build
+/// both would be one more fn, or the span's level check, compiled again for every annotated fn.
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn attempt_of<R, F: Future<Output = R>>(call: &Call<'_>, attempt: F) -> Attempt<Body<F>> {
-    self::attempt::<R, F>(attempt, call.span())
+    let span = self::span(call);
+    #[cfg(feature = "testing")]
+    let (attempt, span) = (Faulty::new(attempt, span.fault), span.scope);
+    Attempt {
+        inner: attempt,
+        scope: span,
+    }
 }
 
 /// Admits a call that makes one attempt; the expansion turns a refusal into the fn's error

@@ -19,7 +19,7 @@ use crate::{Name, Reason, Rejected};
 
 use self::cell::{Announcement, Cell};
 #[cfg(not(loom))]
-pub(crate) use self::permit::unwind::guarded;
+pub(crate) use self::permit::unwind::Guard as PanicGuard;
 pub use self::permit::{OwnedPermit, Permit};
 use self::permit::{Ticket, unwind};
 use self::word::Word;
