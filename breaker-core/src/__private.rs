@@ -86,23 +86,6 @@ type Output<R> = R;
 #[cfg(feature = "testing")]
 type Output<R> = Attempted<R>;
 
-/// Unwraps a configuration the attribute validated at compile time; in a `const`, so a failure
-/// here would be a compile error, never a run-time panic.
-pub const fn config(built: Result<crate::Config, crate::ConfigError>) -> crate::Config {
-    match built {
-        Ok(config) => config,
-        Err(_) => panic!("breaker: the attribute produced an invalid configuration"),
-    }
-}
-
-/// As [`config`], for the retry settings.
-pub const fn policy(built: Result<crate::CallPolicy, crate::ConfigError>) -> crate::CallPolicy {
-    match built {
-        Ok(policy) => policy,
-        Err(_) => panic!("breaker: the attribute produced an invalid retry policy"),
-    }
-}
-
 /// Sleeps between async attempts on tokio's clock.
 pub fn sleep(wait: Duration) -> tokio::time::Sleep {
     tokio::time::sleep(wait)
@@ -506,10 +489,11 @@ pub fn span(call: &Call<'_>) -> AttemptSpan {
 }
 
 /// The scope of the only attempt of a call, asked for once, right after its admission; such a
-/// call opens no nesting scope. With feature `testing`, also the fault taken for it.
-#[inline(always)]
-pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> AttemptSpan {
-    let scope = crate::retry::attempt_scope(breaker, 1, policy.attempts(), None);
+/// call opens no nesting scope. With feature `testing`, also the fault taken for it. Not inlined
+/// into the expansion in a debug build, for the same reason as [`span`].
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn attempt_span(breaker: &Breaker) -> AttemptSpan {
+    let scope = crate::retry::attempt_scope(breaker, 1, 1, None);
     #[cfg(feature = "testing")]
     let scope = Prepared::new(scope, breaker);
     scope

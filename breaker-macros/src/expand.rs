@@ -14,6 +14,10 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 
 use crate::args::{BudgetArg, Granularity, Nesting, SharedStatic, Timing, WindowArg};
+use crate::limits::{
+    DEFAULT_BACKOFF_CAP, DEFAULT_BACKOFF_START, DEFAULT_BUDGET_PERCENT, DEFAULT_MIN_CALLS,
+    DEFAULT_PROBES, DEFAULT_RESET, DEFAULT_THRESHOLD, DEFAULT_WINDOW,
+};
 use crate::validate::{
     AttemptArg, BreakerConfig, BreakerSource, CircuitBreaker, Failures, Fallback, Handoff, Invalid,
     Policy, SharedBreaker,
@@ -56,105 +60,98 @@ fn location(at: Span) -> TokenStream {
     }
 }
 
-/// `__private::config(Config::builder(name)...build())`, a const expression.
+/// `Config::__attribute(name, file, line, ...)`, a const expression: the final values, with the
+/// defaults filled in. The builder chain (`Config::builder(name).threshold(5)...build()`) would
+/// give the same configuration, but the compiler interprets it, checks included, once per
+/// annotated fn; this is one short call.
 fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenStream {
-    let p = quote!(__breaker_private);
     let name = match &config.name {
         Some(name) => quote!(#name),
         None => default_name,
     };
-    let mut calls = TokenStream::new();
-    match config.failures {
-        Failures::Consecutive { threshold: Some(t) } => {
-            let t = int(t);
-            calls.extend(quote!(.threshold(#t)));
+    let (threshold, failure_rate) = match config.failures {
+        Failures::Consecutive { threshold } => {
+            (threshold.unwrap_or(u64::from(DEFAULT_THRESHOLD)), 0)
         }
-        Failures::Consecutive { threshold: None } => {}
-        Failures::Rate { percent } => {
-            let percent = int(percent);
-            calls.extend(quote!(.failure_rate(#percent)));
-        }
-    }
-    if let Some(slow) = &config.slow {
-        let (threshold, percent) = (millis(slow.threshold), int(slow.percent));
-        calls.extend(quote!(.slow(#threshold).slow_rate(#percent)));
-    }
-    match config.window {
-        Some(WindowArg::Count(n)) => {
-            let n = int(n);
-            calls.extend(quote!(.window(#p::Window::Count(#n))));
-        }
-        Some(WindowArg::Time(ms)) => {
-            let d = millis(ms);
-            calls.extend(quote!(.window(#p::Window::Time(#d))));
-        }
-        None => {}
-    }
-    if let Some(m) = config.min_calls {
-        let m = int(m);
-        calls.extend(quote!(.min_calls(#m)));
-    }
-    match config.reset {
-        Some(Timing::Fixed(ms)) => {
-            let d = millis(ms);
-            calls.extend(quote!(.reset(#p::Reset::Fixed(#d))));
-        }
-        Some(Timing::Range { start, end }) => {
-            let (min, max) = (millis(start), millis(end));
-            calls.extend(quote!(.reset(#p::Reset::Backoff { min: #min, max: #max })));
-        }
-        None => {}
-    }
-    if let Some(probes) = config.probes {
-        let probes = int(probes);
-        calls.extend(quote!(.probes(#probes)));
-    }
-    match config.budget {
-        Some(BudgetArg::Off) => calls.extend(quote!(.budget(#p::Budget::Off))),
-        Some(BudgetArg::Percent(percent)) => {
-            let percent = int(percent);
-            calls.extend(quote!(.budget(#p::Budget::Percent(#percent))));
-        }
-        None => {}
-    }
+        Failures::Rate { percent } => (0, percent),
+    };
+    let (slow_ms, slow_rate) = match &config.slow {
+        Some(slow) => (slow.threshold, slow.percent),
+        None => (0, 0),
+    };
+    let (window, window_ms) = match config.window {
+        Some(WindowArg::Count(n)) => (n, 0),
+        Some(WindowArg::Time(ms)) => (0, ms),
+        None => (u64::from(DEFAULT_WINDOW), 0),
+    };
+    let min_calls = config.min_calls.unwrap_or(u64::from(DEFAULT_MIN_CALLS));
+    let (reset_ms, reset_max_ms) = match config.reset {
+        Some(Timing::Fixed(ms)) => (ms, 0),
+        Some(Timing::Range { start, end }) => (start, end),
+        None => (millis_of(DEFAULT_RESET), 0),
+    };
+    let probes = config.probes.unwrap_or(u64::from(DEFAULT_PROBES));
+    let budget = match config.budget {
+        Some(BudgetArg::Off) => 0,
+        Some(BudgetArg::Percent(percent)) => percent,
+        None => u64::from(DEFAULT_BUDGET_PERCENT),
+    };
+    let numbers = [
+        threshold,
+        failure_rate,
+        slow_ms,
+        slow_rate,
+        window,
+        window_ms,
+        min_calls,
+        reset_ms,
+        reset_max_ms,
+        probes,
+        budget,
+    ]
+    .map(int);
     let location = location(at);
     quote! {
-        #p::config(#p::Config::builder(#name) #calls .location(#location).build())
+        __breaker_private::Config::__attribute(#name, #location, #(#numbers),*)
     }
 }
 
-/// `__private::policy(CallPolicy::builder()...build())`, a const expression.
+/// `CallPolicy::__attribute(...)`, a const expression: the final values, with the defaults filled
+/// in (see [`config`] for why not the builder chain).
 fn policy(policy: &Policy) -> TokenStream {
     let p = quote!(__breaker_private);
     let attempts = int(policy.attempts);
-    let mut calls = quote!(.attempts(#attempts));
-    match policy.retry {
-        Some(Granularity::PerAttempt) => calls.extend(quote!(.retry(#p::Granularity::PerAttempt))),
-        Some(Granularity::PerCall) => calls.extend(quote!(.retry(#p::Granularity::PerCall))),
-        None => {}
+    let granularity = match policy.retry {
+        Some(Granularity::PerAttempt) => quote!(#p::Granularity::PerAttempt),
+        Some(Granularity::PerCall) | None => quote!(#p::Granularity::PerCall),
+    };
+    let (backoff_ms, backoff_cap_ms, exponential) = match policy.backoff {
+        Some(Timing::Fixed(ms)) => (ms, 0, false),
+        Some(Timing::Range { start, end }) => (start, end, true),
+        None => (
+            millis_of(DEFAULT_BACKOFF_START),
+            millis_of(DEFAULT_BACKOFF_CAP),
+            true,
+        ),
+    };
+    let [backoff_ms, backoff_cap_ms, timeout_ms] =
+        [backoff_ms, backoff_cap_ms, policy.timeout.unwrap_or(0)].map(int);
+    let jitter = policy.jitter.unwrap_or(true);
+    let nested = match policy.nested {
+        Some(Nesting::Retry) => quote!(#p::Nested::Retry),
+        None => quote!(#p::Nested::Single),
+    };
+    quote! {
+        #p::CallPolicy::__attribute(
+            #attempts, #granularity, #backoff_ms, #backoff_cap_ms, #exponential, #jitter,
+            #timeout_ms, #nested,
+        )
     }
-    match policy.backoff {
-        Some(Timing::Fixed(ms)) => {
-            let d = millis(ms);
-            calls.extend(quote!(.backoff(#p::Backoff::Fixed(#d))));
-        }
-        Some(Timing::Range { start, end }) => {
-            let (start, cap) = (millis(start), millis(end));
-            calls.extend(quote!(.backoff(#p::Backoff::Exponential { start: #start, cap: #cap })));
-        }
-        None => {}
-    }
-    if let Some(jitter) = policy.jitter {
-        calls.extend(quote!(.jitter(#jitter)));
-    }
-    if let Some(ms) = policy.timeout {
-        let d = millis(ms);
-        calls.extend(quote!(.timeout(#d)));
-    }
-    if let Some(Nesting::Retry) = policy.nested {
-        calls.extend(quote!(.nested(#p::Nested::Retry)));
-    }
-    quote!(#p::policy(#p::CallPolicy::builder() #calls .build()))
+}
+
+/// A default duration of `limits`, in the attribute's whole milliseconds.
+fn millis_of(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The fn with its body replaced by the call loop; signature, attributes and docs as written.
@@ -250,7 +247,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     // registers, where the retry loop keeps a `Call` on the stack.
     let single = cb.policy.attempts == 1;
     let span = if single {
-        quote!(#p::attempt_span(#breaker, &__POLICY))
+        quote!(#p::attempt_span(#breaker))
     } else {
         quote!(#p::span(#call))
     };
@@ -381,10 +378,9 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     quote! {
         #import
         #breaker_items
-        const __POLICY: #p::CallPolicy = #policy;
         #p::register!(
             CALL_SITES,
-            __CALL_SITE: #p::CallSite = #p::CallSite::__new(#function, #location, __POLICY, #breaker)
+            __CALL_SITE: #p::CallSite = #p::CallSite::__new(#function, #location, #policy, #breaker)
         );
         let #shape = #shape_of;
         #new_call
