@@ -65,13 +65,13 @@ impl Breaker {
         pub fn new(config: Config) -> Breaker {
             Breaker {
                 name: Name::from_static(config.name),
-                cell: Cell::new(),
+                cell: blank::cell(),
                 policies: Policies::new(&config),
-                counters: Counters::new(),
+                counters: blank::counters(),
                 #[cfg(not(loom))]
                 sites: std::sync::OnceLock::new(),
                 #[cfg(not(loom))]
-                budget: crate::retry::RetryBudget::new(),
+                budget: blank::budget(),
                 config,
             }
         }
@@ -579,6 +579,51 @@ impl Breaker {
     #[doc(hidden)]
     pub fn __generation(&self) -> u32 {
         self.cell.load().generation()
+    }
+}
+
+/// The parts of a new breaker that its configuration does not shape. Outside loom each is a `const`,
+/// which the compiler evaluates once: `Breaker::new` copies it, where building it anew would be
+/// interpreted again for every breaker built in a `static` (one per annotated fn, see
+/// `benches/compile_time.sh`). Loom's atomics have no `const` constructor: under loom each is built.
+mod blank {
+    use super::Cell;
+    use crate::metrics::Counters;
+
+    #[cfg(not(loom))]
+    mod consts {
+        // Each is only ever copied into a new breaker, never borrowed, so the lint's concern (every
+        // use of a `const` is a fresh value) is the point here.
+        #![allow(clippy::declare_interior_mutable_const)]
+        use super::{Cell, Counters};
+        use crate::retry::RetryBudget;
+
+        pub(super) const CELL: Cell = Cell::new();
+        pub(super) const COUNTERS: Counters = Counters::new();
+        pub(super) const BUDGET: RetryBudget = RetryBudget::new();
+    }
+
+    crate::sync::maybe_const! {
+        pub(super) fn cell() -> Cell {
+            #[cfg(not(loom))]
+            return consts::CELL;
+            #[cfg(loom)]
+            Cell::new()
+        }
+    }
+
+    crate::sync::maybe_const! {
+        pub(super) fn counters() -> Counters {
+            #[cfg(not(loom))]
+            return consts::COUNTERS;
+            #[cfg(loom)]
+            Counters::new()
+        }
+    }
+
+    #[cfg(not(loom))]
+    pub(super) const fn budget() -> crate::retry::RetryBudget {
+        consts::BUDGET
     }
 }
 
