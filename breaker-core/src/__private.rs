@@ -153,7 +153,8 @@ impl<T, E> std::fmt::Debug for Shape<T, E> {
 impl<T, E> Shape<T, E> {
     /// The attempt's outcome as a plain `Result` (the fn's return type is one).
     #[cfg(not(feature = "testing"))]
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn into_result(self, returned: Result<T, E>) -> Result<T, E> {
         returned
     }
@@ -161,7 +162,8 @@ impl<T, E> Shape<T, E> {
     /// The attempt's outcome as a plain `Result` (the fn's return type is one): what the body
     /// returned, or the error injected in its place.
     #[cfg(feature = "testing")]
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn into_result(self, returned: Attempted<Result<T, E>>) -> Result<T, E>
     where
         E: crate::Injectable,
@@ -184,11 +186,14 @@ impl<T, E> Shape<T, E> {
         call.settle(self.into_result(returned), classify)
     }
 
-    /// The call's outcome as the fn's return type.
+    /// An error the expansion makes itself (a rejection, a timeout) as the fn's return type. Every
+    /// value the fn returns comes out of a method of its `Shape`: when the return type is not a
+    /// `Result`, the `Shape` has no type, a method called on it gives none either, and rustc
+    /// reports the `Shape` alone.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn from_result(self, result: Result<T, E>) -> Result<T, E> {
-        result
+    pub fn err(self, error: E) -> Result<T, E> {
+        Err(error)
     }
 }
 
@@ -327,10 +332,12 @@ impl<E> ClassifyArg<'_, NotAnArgument> for E {
 
 /// Runs one async attempt inside its span, if there is one, and in the nesting scope of its call
 /// when the call retries (R12). Naming the fn's return type `R` here gives the attempt's `async`
-/// block its output type, so `?` and `return` in the body infer as they do in the fn.
+/// block its output type, so `?` and `return` in the body infer as they do in the fn. The span
+/// comes first: the expansion asks for it before it builds the body, so nothing needs to drop
+/// the body should asking unwind.
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
-pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: AttemptSpan) -> Attempt<Body<F>> {
+pub fn attempt<R, F: Future<Output = R>>(span: AttemptSpan, attempt: F) -> Attempt<Body<F>> {
     #[cfg(feature = "testing")]
     let (attempt, span) = (Faulty::new(attempt, span.fault), span.scope);
     Attempt {
@@ -363,14 +370,19 @@ impl<F: Future> Future for Attempt<F> {
         // This fn is compiled once per annotated fn: what does not need `F` is in the guard,
         // compiled once.
         let this = self.project();
-        // The common case, a call that does not retry with DEBUG off, enters nothing: its
-        // optimised poll keeps no guard but the panic guard, which costs nothing.
+        // The common case, a call that does not retry with DEBUG off, enters nothing: the
+        // optimised poll gives it a branch of its own, with no guard but the panic guard, which
+        // costs nothing. (A debug build does without it: the branch would be compiled again for
+        // every annotated fn.)
+        #[cfg(not(debug_assertions))]
         if this.scope.is_bare() {
             let panicking = crate::circuit::PanicGuard::arm();
             let polled = this.inner.poll(cx);
             panicking.disarm();
             return polled;
         }
+        // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
+        // permit, dropped on the way, records a failure rather than a cancellation (R3).
         let entered = this.scope.enter();
         let polled = this.inner.poll(cx);
         entered.returned();
@@ -396,6 +408,7 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> 
         let faulty = Faulty::new(attempt, span.fault.clone());
         (move || faulty.call(), &span.scope)
     };
+    #[cfg(not(debug_assertions))]
     if span.is_bare() {
         let panicking = crate::circuit::PanicGuard::arm();
         let returned = attempt();
@@ -406,21 +419,6 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> 
     let returned = attempt();
     entered.returned();
     returned
-}
-
-/// [`attempt`] for the attempt of `call` now running, inside its span and nesting scope. Built
-/// here rather than through [`attempt`], and with the span asked of [`span`]: in a debug build
-/// both would be one more fn, or the span's level check, compiled again for every annotated fn.
-#[cfg_attr(debug_assertions, inline)]
-#[cfg_attr(not(debug_assertions), inline(always))]
-pub fn attempt_of<R, F: Future<Output = R>>(call: &Call<'_>, attempt: F) -> Attempt<Body<F>> {
-    let span = self::span(call);
-    #[cfg(feature = "testing")]
-    let (attempt, span) = (Faulty::new(attempt, span.fault), span.scope);
-    Attempt {
-        inner: attempt,
-        scope: span,
-    }
 }
 
 /// Admits a call that makes one attempt; the expansion turns a refusal into the fn's error

@@ -35,10 +35,16 @@ pub(crate) fn facade_import(krate: &syn::Path) -> TokenStream {
     quote!(use #krate::__private as __breaker_private;)
 }
 
+/// `__breaker_private`, as one token: quoted into the expansion a hundred times, an identifier is
+/// cheaper to splice than a token stream.
+fn private() -> proc_macro2::Ident {
+    proc_macro2::Ident::new("__breaker_private", Span::call_site())
+}
+
 /// `__breaker_private` with the span of the user's token that the glue stands for, so that
 /// rustc's errors about the glue land on that token.
-fn private_at(at: Span) -> TokenStream {
-    quote_spanned!(at=> __breaker_private)
+fn private_at(at: Span) -> proc_macro2::Ident {
+    proc_macro2::Ident::new("__breaker_private", at)
 }
 
 fn int(n: u64) -> Literal {
@@ -119,7 +125,7 @@ fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenS
 /// `CallPolicy::__attribute(...)`, a const expression: the final values, with the defaults filled
 /// in (see [`config`] for why not the builder chain).
 fn policy(policy: &Policy) -> TokenStream {
-    let p = quote!(__breaker_private);
+    let p = private();
     let attempts = int(policy.attempts);
     let granularity = match policy.retry {
         Some(Granularity::PerAttempt) => quote!(#p::Granularity::PerAttempt),
@@ -167,7 +173,7 @@ pub(crate) fn circuit_breaker(cb: CircuitBreaker) -> TokenStream {
 }
 
 fn body(cb: &CircuitBreaker) -> TokenStream {
-    let p = quote!(__breaker_private);
+    let p = private();
     let fn_name = &cb.item.sig.ident;
     let at = fn_name.span();
     let mixed = Span::mixed_site();
@@ -251,30 +257,34 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     } else {
         quote!(#p::span(#call))
     };
-    let attempt = if is_async && single {
+    let attempt = if is_async {
         quote! {
-            #p::attempt::<#output_inferred, _>(async { #(#user_stmts)* }, #span)
-        }
-    } else if is_async {
-        quote! {
-            #p::attempt_of::<#output_inferred, _>(#call, async { #(#user_stmts)* })
+            #p::attempt::<#output_inferred, _>(#span, async { #(#user_stmts)* })
         }
     } else {
         quote! {
             #p::attempt_blocking::<#output_inferred, _>(|| { #(#user_stmts)* }, &#span)
         }
     };
+    // Without `classify`, the verdict fn is named where it is passed: no local to keep.
+    let (classify_local, classify_arg) = match &cb.classify {
+        Some(_) => (quote!(let #classify = #classify_fn;), quote!(#classify)),
+        None => (TokenStream::new(), quote!(#p::Verdict::transient)),
+    };
+    // Every value the fn returns comes out of a method of the `Shape`, called with method syntax:
+    // when the return type is not a `Result`, the `Shape` has no type, and a method called on it
+    // gives none either, so the `Shape` is the one error rustc reports.
     let settle = |out_expr: TokenStream| {
         if single {
             // The outcome is recorded through a reference and then returned from where it
             // already is: moving a freshly written `Result` through a call forces a copy.
             quote!({
                 let #out = #shape.into_result(#out_expr);
-                #p::settle(#call, &#out, #classify);
+                #p::settle(#call, &#out, #classify_arg);
                 #out
             })
         } else {
-            quote!(#shape.settle(#call, #out_expr, #classify))
+            quote!(#shape.settle(#call, #out_expr, #classify_arg))
         }
     };
     let settled = match cb.policy.timeout {
@@ -288,7 +298,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 let held = quote_spanned!(err=> #held(#timed_out));
                 quote!({
                     let #timed_out = #p::settle_timeout_single(#call, #limit);
-                    #p::core::result::Result::Err(#held)
+                    #shape.err(#held)
                 })
             } else {
                 quote!(#p::settle_timeout(#call, #limit, #held))
@@ -301,23 +311,28 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 }
             }
         }
-        None if is_async => settle(quote!(#attempt.await)),
+        None if is_async && single => settle(quote!(#attempt.await)),
+        // The attempt is awaited in a statement of its own: nothing of the settling call is held
+        // across the `.await`.
+        None if is_async => {
+            let settle = settle(quote!(#out));
+            quote!({
+                let #out = #attempt.await;
+                #settle
+            })
+        }
         None => settle(attempt),
-    };
-    let admit = if single {
-        quote!(#p::admit(#breaker))
-    } else {
-        quote!(#p::admit_attempt(#call))
     };
     let p_err = private_at(err);
     let rejection = quote_spanned!(err=> #p_err::HoldsRejection::held(#rejected));
+    let rejection = quote!(#shape.err(#rejection));
     let p_ret = private_at(ret);
     let shape_of = quote_spanned!(ret=> <#output_inferred as #p_ret::IsResult>::SHAPE);
 
     let run = if single {
         quote! {
-            match #admit {
-                #p::core::result::Result::Err(#rejected) => #p::core::result::Result::Err(#rejection),
+            match #p::admit(#breaker) {
+                #p::core::result::Result::Err(#rejected) => #rejection,
                 #p::core::result::Result::Ok(#call) => #settled,
             }
         }
@@ -333,15 +348,13 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             quote! {
                 let #last = match #p::admit_next(#call) {
                     #p::core::result::Result::Ok(#last) => #last,
-                    #p::core::result::Result::Err(#rejected) => {
-                        break #p::core::result::Result::Err(#rejection);
-                    }
+                    #p::core::result::Result::Err(#rejected) => break #rejection,
                 };
             }
         } else {
             quote! {
-                if let #p::core::result::Result::Err(#rejected) = #admit {
-                    break #p::core::result::Result::Err(#rejection);
+                if let #p::core::result::Result::Err(#rejected) = #p::admit_attempt(#call) {
+                    break #rejection;
                 }
             }
         };
@@ -360,6 +373,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             #sleep;
         };
         quote! {{
+            let #call = &mut #p::call_at!(__CALL_SITE);
             #slots
             loop {
                 #admit
@@ -369,11 +383,6 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         }}
     };
 
-    let new_call = if single {
-        TokenStream::new()
-    } else {
-        quote!(let #call = &mut #p::call_at!(__CALL_SITE);)
-    };
     let import = facade_import(&cb.krate);
     quote! {
         #import
@@ -383,17 +392,15 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             __CALL_SITE: #p::CallSite = #p::CallSite::__new(#function, #location, #policy, #breaker)
         );
         let #shape = #shape_of;
-        #new_call
-        let #classify = #classify_fn;
-        let #result = #run;
-        #shape.from_result(#result)
+        #classify_local
+        #run
     }
 }
 
 /// For each argument an attempt gets its own of: the slot declared before the loop, and the
 /// rebinding at the top of each attempt.
 fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenStream) {
-    let p = quote!(__breaker_private);
+    let p = private();
     let mut slots = TokenStream::new();
     let mut takes = TokenStream::new();
     for AttemptArg {
@@ -451,7 +458,7 @@ fn error_type_span(output: &syn::Type) -> Span {
 
 /// The static with its breaker, and its registration.
 pub(crate) fn shared_breaker(shared: SharedBreaker) -> TokenStream {
-    let p = quote!(__breaker_private);
+    let p = private();
     let item = &shared.item;
     let (attrs, vis, static_token, ident, ty) = (
         &item.attrs,

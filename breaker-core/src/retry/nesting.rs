@@ -239,7 +239,8 @@ impl AttemptScope {
         self.nesting
     }
 
-    /// Whether it enters nothing: no span, no scope.
+    /// Whether it enters nothing: no span, no scope. (Only an optimised build asks.)
+    #[cfg(not(debug_assertions))]
     #[inline(always)]
     pub(crate) fn is_bare(&self) -> bool {
         self.span.is_none() && self.nesting.is_none()
@@ -249,9 +250,11 @@ impl AttemptScope {
     /// span and the scope, and arms the panic guard, until the attempt returns
     /// ([`EnteredAttempt::returned`]) or unwinds. A guard and not a fn taking the attempt as a
     /// closure, so that none of it is generic: an annotated fn compiles the poll of its attempt,
-    /// not a copy of this.
+    /// not a copy of this. Out of line in an optimised build too: only an attempt of a call that
+    /// retries, or one traced at DEBUG, enters anything, and the common case's poll (see
+    /// `AttemptScope::is_bare`) stays as small as it was without this code beside it.
     #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(not(debug_assertions), inline(never))]
     pub(crate) fn enter(&self) -> EnteredAttempt<'_> {
         EnteredAttempt {
             // The scope is entered inside the span, and the guard armed inside both.
@@ -278,9 +281,9 @@ pub(crate) struct EnteredAttempt<'a> {
 
 impl EnteredAttempt<'_> {
     /// The attempt returned (a poll or a blocking call): no panic came out of it. Leaves the
-    /// scope and the span.
+    /// scope and the span. Out of line in an optimised build, as [`AttemptScope::enter`] is.
     #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(not(debug_assertions), inline(never))]
     pub(crate) fn returned(self) {
         let EnteredAttempt { panicking, .. } = self;
         panicking.disarm();
