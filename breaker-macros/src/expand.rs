@@ -66,10 +66,10 @@ fn location(at: Span) -> TokenStream {
     }
 }
 
-/// `Config::__attribute(name, file, line, ...)`, a const expression: the final values, with the
-/// defaults filled in. The builder chain (`Config::builder(name).threshold(5)...build()`) would
-/// give the same configuration, but the compiler interprets it, checks included, once per
-/// annotated fn; this is one short call.
+/// The arguments of `Breaker::__attribute(name, file, line, ...)`, which builds the breaker in a
+/// `static`: the final values, with the defaults filled in. The builder chain
+/// (`Config::builder(name).threshold(5)...build()`) would give the same configuration, but the
+/// compiler interprets it, checks included, once per annotated fn; this is one short call.
 fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenStream {
     let name = match &config.name {
         Some(name) => quote!(#name),
@@ -117,13 +117,11 @@ fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenS
     ]
     .map(int);
     let location = location(at);
-    quote! {
-        __breaker_private::Config::__attribute(#name, #location, #(#numbers),*)
-    }
+    quote!(#name, #location, #(#numbers),*)
 }
 
-/// `CallPolicy::__attribute(...)`, a const expression: the final values, with the defaults filled
-/// in (see [`config`] for why not the builder chain).
+/// The retry settings among the arguments of `CallSite::__attribute(...)`: the final values, with
+/// the defaults filled in (see [`config`] for why not the builder chain).
 fn policy(policy: &Policy) -> TokenStream {
     let p = private();
     let attempts = int(policy.attempts);
@@ -148,10 +146,8 @@ fn policy(policy: &Policy) -> TokenStream {
         None => quote!(#p::Nested::Single),
     };
     quote! {
-        #p::CallPolicy::__attribute(
-            #attempts, #granularity, #backoff_ms, #backoff_cap_ms, #exponential, #jitter,
-            #timeout_ms, #nested,
-        )
+        #attempts, #granularity, #backoff_ms, #backoff_cap_ms, #exponential, #jitter,
+        #timeout_ms, #nested,
     }
 }
 
@@ -212,7 +208,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             // Registered through its call site alone: the registry gathers every call site's
             // breaker, so a second link-time entry per fn would only cost compile time.
             let items = quote! {
-                static __BREAKER: #p::Breaker = #p::Breaker::new(#config);
+                static __BREAKER: #p::Breaker = #p::Breaker::__attribute(#config);
             };
             (items, quote!(&__BREAKER))
         }
@@ -389,7 +385,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         #breaker_items
         #p::register!(
             CALL_SITES,
-            __CALL_SITE: #p::CallSite = #p::CallSite::__new(#function, #location, #policy, #breaker)
+            __CALL_SITE: #p::CallSite = #p::CallSite::__attribute(#function, #location, #policy #breaker)
         );
         let #shape = #shape_of;
         #classify_local
@@ -473,7 +469,7 @@ pub(crate) fn shared_breaker(shared: SharedBreaker) -> TokenStream {
         #(#attrs)*
         #vis #static_token #ident: #ty = {
             #import
-            #p::Breaker::new(#config)
+            #p::Breaker::__attribute(#config)
         };
         const _: () = {
             #import

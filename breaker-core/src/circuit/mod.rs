@@ -77,6 +77,47 @@ impl Breaker {
         }
     }
 
+    /// The breaker of an attribute, from the values `#[circuit_breaker]` or `#[shared_breaker]`
+    /// checked at compile time (see [`Config::__attribute`]): one call in the `static`'s
+    /// initialiser rather than two, for the compiler to check and evaluate once per annotated fn.
+    /// Not a public API.
+    #[cfg(not(loom))]
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __attribute(
+        name: &'static str,
+        file: &'static str,
+        line: u32,
+        threshold: u32,
+        failure_rate: u32,
+        slow_ms: u64,
+        slow_rate: u32,
+        window: u32,
+        window_ms: u64,
+        min_calls: u32,
+        reset_ms: u64,
+        reset_max_ms: u64,
+        probes: u32,
+        budget: u32,
+    ) -> Breaker {
+        Breaker::new(Config::__attribute(
+            name,
+            file,
+            line,
+            threshold,
+            failure_rate,
+            slow_ms,
+            slow_rate,
+            window,
+            window_ms,
+            min_calls,
+            reset_ms,
+            reset_max_ms,
+            probes,
+            budget,
+        ))
+    }
+
     /// A closed breaker named at run time, for breakers built from configuration: `name` replaces
     /// the configuration's. Share it in an [`Arc`](std::sync::Arc) (its permits can then own
     /// their breaker, see [`acquire_owned`](Breaker::acquire_owned)), and list it in the registry
