@@ -55,14 +55,14 @@ fn int(n: u64) -> Literal {
 fn path_of(item: &syn::Ident) -> TokenStream {
     let suffix = format!("::{}", item.unraw());
     quote! {
-        __breaker_private::core::concat!(__breaker_private::core::module_path!(), #suffix)
+        __breaker_private::concat!(__breaker_private::module_path!(), #suffix)
     }
 }
 
 /// `file!(), line!()` of the item, for the registry's messages.
 fn location(at: Span) -> TokenStream {
     quote_spanned! {at=>
-        __breaker_private::core::file!(), __breaker_private::core::line!()
+        __breaker_private::file!(), __breaker_private::line!()
     }
 }
 
@@ -302,8 +302,8 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             let on_time = settle(quote!(#out));
             quote! {
                 match #p::timeout(#limit, #attempt).await {
-                    #p::core::result::Result::Ok(#out) => #on_time,
-                    #p::core::result::Result::Err(_) => #on_timeout,
+                    #p::Ok(#out) => #on_time,
+                    #p::Err(_) => #on_timeout,
                 }
             }
         }
@@ -328,8 +328,8 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     let run = if single {
         quote! {
             match #p::admit(#breaker) {
-                #p::core::result::Result::Err(#rejected) => #rejection,
-                #p::core::result::Result::Ok(#call) => #settled,
+                #p::Err(#rejected) => #rejection,
+                #p::Ok(#call) => #settled,
             }
         }
     } else {
@@ -343,13 +343,13 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         let admit = if clones {
             quote! {
                 let #last = match #p::admit_next(#call) {
-                    #p::core::result::Result::Ok(#last) => #last,
-                    #p::core::result::Result::Err(#rejected) => break #rejection,
+                    #p::Ok(#last) => #last,
+                    #p::Err(#rejected) => break #rejection,
                 };
             }
         } else {
             quote! {
-                if let #p::core::result::Result::Err(#rejected) = #p::admit_attempt(#call) {
+                if let #p::Err(#rejected) = #p::admit_attempt(#call) {
                     break #rejection;
                 }
             }
@@ -423,7 +423,7 @@ fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenSt
                     slots.extend(quote!(#cfgs let _ = &mut #ident;));
                 }
                 slots.extend(quote! {
-                    #cfgs let mut #slot = #p::core::option::Option::Some(#ident);
+                    #cfgs let mut #slot = #p::Some(#ident);
                 });
                 let p_at = private_at(at);
                 let take =
@@ -508,9 +508,7 @@ fn unconfigured(item: &SharedStatic, krate: &syn::Path) -> TokenStream {
         #vis #static_token #ident: #ty = {
             #import
             __breaker_private::Breaker::new(__breaker_private::Config::new(
-                __breaker_private::core::concat!(
-                    __breaker_private::core::module_path!(), #name
-                ),
+                __breaker_private::concat!(__breaker_private::module_path!(), #name),
             ))
         };
     }
