@@ -12,6 +12,11 @@ use std::time::Duration;
 // (`benches/compile_time.sh`).
 
 pub use ::core;
+// The names the expansion writes most, one segment away: fewer tokens for the attribute to make and
+// for rustc to read and resolve in every annotated fn.
+pub use ::core::option::Option::{None, Some};
+pub use ::core::result::Result::{Err, Ok};
+pub use ::core::{concat, file, line, module_path};
 pub use ::linkme;
 pub use ::std;
 
@@ -86,23 +91,6 @@ type Output<R> = R;
 #[cfg(feature = "testing")]
 type Output<R> = Attempted<R>;
 
-/// Unwraps a configuration the attribute validated at compile time; in a `const`, so a failure
-/// here would be a compile error, never a run-time panic.
-pub const fn config(built: Result<crate::Config, crate::ConfigError>) -> crate::Config {
-    match built {
-        Ok(config) => config,
-        Err(_) => panic!("breaker: the attribute produced an invalid configuration"),
-    }
-}
-
-/// As [`config`], for the retry settings.
-pub const fn policy(built: Result<crate::CallPolicy, crate::ConfigError>) -> crate::CallPolicy {
-    match built {
-        Ok(policy) => policy,
-        Err(_) => panic!("breaker: the attribute produced an invalid retry policy"),
-    }
-}
-
 /// Sleeps between async attempts on tokio's clock.
 pub fn sleep(wait: Duration) -> tokio::time::Sleep {
     tokio::time::sleep(wait)
@@ -170,7 +158,8 @@ impl<T, E> std::fmt::Debug for Shape<T, E> {
 impl<T, E> Shape<T, E> {
     /// The attempt's outcome as a plain `Result` (the fn's return type is one).
     #[cfg(not(feature = "testing"))]
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn into_result(self, returned: Result<T, E>) -> Result<T, E> {
         returned
     }
@@ -178,7 +167,8 @@ impl<T, E> Shape<T, E> {
     /// The attempt's outcome as a plain `Result` (the fn's return type is one): what the body
     /// returned, or the error injected in its place.
     #[cfg(feature = "testing")]
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn into_result(self, returned: Attempted<Result<T, E>>) -> Result<T, E>
     where
         E: crate::Injectable,
@@ -201,11 +191,14 @@ impl<T, E> Shape<T, E> {
         call.settle(self.into_result(returned), classify)
     }
 
-    /// The call's outcome as the fn's return type.
+    /// An error the expansion makes itself (a rejection, a timeout) as the fn's return type. Every
+    /// value the fn returns comes out of a method of its `Shape`: when the return type is not a
+    /// `Result`, the `Shape` has no type, a method called on it gives none either, and rustc
+    /// reports the `Shape` alone.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn from_result(self, result: Result<T, E>) -> Result<T, E> {
-        result
+    pub fn err(self, error: E) -> Result<T, E> {
+        Err(error)
     }
 }
 
@@ -344,10 +337,12 @@ impl<E> ClassifyArg<'_, NotAnArgument> for E {
 
 /// Runs one async attempt inside its span, if there is one, and in the nesting scope of its call
 /// when the call retries (R12). Naming the fn's return type `R` here gives the attempt's `async`
-/// block its output type, so `?` and `return` in the body infer as they do in the fn.
+/// block its output type, so `?` and `return` in the body infer as they do in the fn. The span
+/// comes first: the expansion asks for it before it builds the body, so nothing needs to drop
+/// the body should asking unwind.
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
-pub fn attempt<R, F: Future<Output = R>>(attempt: F, span: AttemptSpan) -> Attempt<Body<F>> {
+pub fn attempt<R, F: Future<Output = R>>(span: AttemptSpan, attempt: F) -> Attempt<Body<F>> {
     #[cfg(feature = "testing")]
     let (attempt, span) = (Faulty::new(attempt, span.fault), span.scope);
     Attempt {
@@ -377,13 +372,26 @@ impl<F: Future> Future for Attempt<F> {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
-        // This fn is compiled once per annotated fn: everything that does not need `F` is in
-        // `PollGuard`, compiled once.
+        // This fn is compiled once per annotated fn: what does not need `F` is in the guard,
+        // compiled once.
         let this = self.project();
+        // The common case, a call that does not retry with DEBUG off, enters nothing: the
+        // optimised poll gives it a branch of its own, with no guard but the panic guard, which
+        // costs nothing. (A debug build does without it: the branch would be compiled again for
+        // every annotated fn.)
+        #[cfg(not(debug_assertions))]
+        if this.scope.is_bare() {
+            let panicking = crate::circuit::PanicGuard::arm();
+            let polled = this.inner.poll(cx);
+            panicking.disarm();
+            return polled;
+        }
         // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
         // permit, dropped on the way, records a failure rather than a cancellation (R3).
-        this.scope
-            .run(|| crate::circuit::guarded(|| this.inner.poll(cx)))
+        let entered = this.scope.enter();
+        let polled = this.inner.poll(cx);
+        entered.returned();
+        polled
     }
 }
 
@@ -405,14 +413,17 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> 
         let faulty = Faulty::new(attempt, span.fault.clone());
         (move || faulty.call(), &span.scope)
     };
-    span.run(|| crate::circuit::guarded(attempt))
-}
-
-/// [`attempt`] for the attempt of `call` now running, inside its span and nesting scope.
-#[cfg_attr(debug_assertions, inline)]
-#[cfg_attr(not(debug_assertions), inline(always))]
-pub fn attempt_of<R, F: Future<Output = R>>(call: &Call<'_>, attempt: F) -> Attempt<Body<F>> {
-    self::attempt::<R, F>(attempt, call.span())
+    #[cfg(not(debug_assertions))]
+    if span.is_bare() {
+        let panicking = crate::circuit::PanicGuard::arm();
+        let returned = attempt();
+        panicking.disarm();
+        return returned;
+    }
+    let entered = span.enter();
+    let returned = attempt();
+    entered.returned();
+    returned
 }
 
 /// Admits a call that makes one attempt; the expansion turns a refusal into the fn's error
@@ -481,10 +492,11 @@ pub fn span(call: &Call<'_>) -> AttemptSpan {
 }
 
 /// The scope of the only attempt of a call, asked for once, right after its admission; such a
-/// call opens no nesting scope. With feature `testing`, also the fault taken for it.
-#[inline(always)]
-pub fn attempt_span(breaker: &Breaker, policy: &CallPolicy) -> AttemptSpan {
-    let scope = crate::retry::attempt_scope(breaker, 1, policy.attempts(), None);
+/// call opens no nesting scope. With feature `testing`, also the fault taken for it. Not inlined
+/// into the expansion in a debug build, for the same reason as [`span`].
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn attempt_span(breaker: &Breaker) -> AttemptSpan {
+    let scope = crate::retry::attempt_scope(breaker, 1, 1, None);
     #[cfg(feature = "testing")]
     let scope = Prepared::new(scope, breaker);
     scope

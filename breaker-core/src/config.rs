@@ -1,7 +1,9 @@
 //! What a breaker is configured with, built and validated at run time.
 //!
-//! The attribute writes the same builder calls in a `const` item after checking every value at
-//! compile time, so the builder is `const` and the two paths cannot drift apart.
+//! The builder is `const`, so a breaker built by hand can live in a `static`. The attribute checks
+//! every value at compile time and builds its configuration with `Config::__attribute` from the
+//! final values, which costs the compiler less than interpreting the builder's checks again;
+//! `tests/attribute_config.rs` holds the two paths to the same result.
 
 use std::fmt;
 use std::time::Duration;
@@ -236,6 +238,78 @@ impl Config {
             probes: DEFAULT_PROBES,
             budget: Budget::DEFAULT,
             location: None,
+        }
+    }
+
+    /// The configuration of an attribute's breaker, from the values that `#[circuit_breaker]` or
+    /// `#[shared_breaker]` checked at compile time against the same limits, with the defaults it
+    /// filled in: what [`ConfigBuilder::build`] makes of them, without checking them again. The
+    /// attribute's `static` is then one short evaluation for the compiler, where the builder chain
+    /// and its checks were interpreted again for every annotated fn (`benches/compile_time.sh`).
+    /// `tests/attribute_config.rs` holds the two paths to the same result.
+    ///
+    /// A `failure_rate` of 0 means the consecutive policy (with `threshold`), a `slow_rate` of 0
+    /// no slow-call policy, a `window_ms` of 0 a count window of `window` outcomes, a
+    /// `reset_max_ms` of 0 a fixed `reset`, and a `budget` of 0 no retry budget. Not a public API.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __attribute(
+        name: &'static str,
+        file: &'static str,
+        line: u32,
+        threshold: u32,
+        failure_rate: u32,
+        slow_ms: u64,
+        slow_rate: u32,
+        window: u32,
+        window_ms: u64,
+        min_calls: u32,
+        reset_ms: u64,
+        reset_max_ms: u64,
+        probes: u32,
+        budget: u32,
+    ) -> Config {
+        let window = if window_ms == 0 {
+            Window::Count(window)
+        } else {
+            Window::Time(Duration::from_millis(window_ms))
+        };
+        Config {
+            name,
+            policy: if failure_rate == 0 {
+                TripPolicy::Consecutive { threshold }
+            } else {
+                TripPolicy::FailureRate {
+                    percent: failure_rate,
+                    window,
+                    min_calls,
+                }
+            },
+            slow: if slow_rate == 0 {
+                None
+            } else {
+                Some(SlowCalls {
+                    threshold: Duration::from_millis(slow_ms),
+                    percent: slow_rate,
+                    window,
+                    min_calls,
+                })
+            },
+            reset: if reset_max_ms == 0 {
+                Reset::Fixed(Duration::from_millis(reset_ms))
+            } else {
+                Reset::Backoff {
+                    min: Duration::from_millis(reset_ms),
+                    max: Duration::from_millis(reset_max_ms),
+                }
+            },
+            probes,
+            budget: if budget == 0 {
+                Budget::Off
+            } else {
+                Budget::Percent(budget)
+            },
+            location: Some(Location { file, line }),
         }
     }
 

@@ -14,6 +14,10 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 
 use crate::args::{BudgetArg, Granularity, Nesting, SharedStatic, Timing, WindowArg};
+use crate::limits::{
+    DEFAULT_BACKOFF_CAP, DEFAULT_BACKOFF_START, DEFAULT_BUDGET_PERCENT, DEFAULT_MIN_CALLS,
+    DEFAULT_PROBES, DEFAULT_RESET, DEFAULT_THRESHOLD, DEFAULT_WINDOW,
+};
 use crate::validate::{
     AttemptArg, BreakerConfig, BreakerSource, CircuitBreaker, Failures, Fallback, Handoff, Invalid,
     Policy, SharedBreaker,
@@ -31,10 +35,16 @@ pub(crate) fn facade_import(krate: &syn::Path) -> TokenStream {
     quote!(use #krate::__private as __breaker_private;)
 }
 
+/// `__breaker_private`, as one token: quoted into the expansion a hundred times, an identifier is
+/// cheaper to splice than a token stream.
+fn private() -> proc_macro2::Ident {
+    proc_macro2::Ident::new("__breaker_private", Span::call_site())
+}
+
 /// `__breaker_private` with the span of the user's token that the glue stands for, so that
 /// rustc's errors about the glue land on that token.
-fn private_at(at: Span) -> TokenStream {
-    quote_spanned!(at=> __breaker_private)
+fn private_at(at: Span) -> proc_macro2::Ident {
+    proc_macro2::Ident::new("__breaker_private", at)
 }
 
 fn int(n: u64) -> Literal {
@@ -45,116 +55,105 @@ fn int(n: u64) -> Literal {
 fn path_of(item: &syn::Ident) -> TokenStream {
     let suffix = format!("::{}", item.unraw());
     quote! {
-        __breaker_private::core::concat!(__breaker_private::core::module_path!(), #suffix)
+        __breaker_private::concat!(__breaker_private::module_path!(), #suffix)
     }
 }
 
 /// `file!(), line!()` of the item, for the registry's messages.
 fn location(at: Span) -> TokenStream {
     quote_spanned! {at=>
-        __breaker_private::core::file!(), __breaker_private::core::line!()
+        __breaker_private::file!(), __breaker_private::line!()
     }
 }
 
-/// `__private::config(Config::builder(name)...build())`, a const expression.
+/// The arguments of `Breaker::__attribute(name, file, line, ...)`, which builds the breaker in a
+/// `static`: the final values, with the defaults filled in. The builder chain
+/// (`Config::builder(name).threshold(5)...build()`) would give the same configuration, but the
+/// compiler interprets it, checks included, once per annotated fn; this is one short call.
 fn config(config: &BreakerConfig, default_name: TokenStream, at: Span) -> TokenStream {
-    let p = quote!(__breaker_private);
     let name = match &config.name {
         Some(name) => quote!(#name),
         None => default_name,
     };
-    let mut calls = TokenStream::new();
-    match config.failures {
-        Failures::Consecutive { threshold: Some(t) } => {
-            let t = int(t);
-            calls.extend(quote!(.threshold(#t)));
+    let (threshold, failure_rate) = match config.failures {
+        Failures::Consecutive { threshold } => {
+            (threshold.unwrap_or(u64::from(DEFAULT_THRESHOLD)), 0)
         }
-        Failures::Consecutive { threshold: None } => {}
-        Failures::Rate { percent } => {
-            let percent = int(percent);
-            calls.extend(quote!(.failure_rate(#percent)));
-        }
-    }
-    if let Some(slow) = &config.slow {
-        let (threshold, percent) = (millis(slow.threshold), int(slow.percent));
-        calls.extend(quote!(.slow(#threshold).slow_rate(#percent)));
-    }
-    match config.window {
-        Some(WindowArg::Count(n)) => {
-            let n = int(n);
-            calls.extend(quote!(.window(#p::Window::Count(#n))));
-        }
-        Some(WindowArg::Time(ms)) => {
-            let d = millis(ms);
-            calls.extend(quote!(.window(#p::Window::Time(#d))));
-        }
-        None => {}
-    }
-    if let Some(m) = config.min_calls {
-        let m = int(m);
-        calls.extend(quote!(.min_calls(#m)));
-    }
-    match config.reset {
-        Some(Timing::Fixed(ms)) => {
-            let d = millis(ms);
-            calls.extend(quote!(.reset(#p::Reset::Fixed(#d))));
-        }
-        Some(Timing::Range { start, end }) => {
-            let (min, max) = (millis(start), millis(end));
-            calls.extend(quote!(.reset(#p::Reset::Backoff { min: #min, max: #max })));
-        }
-        None => {}
-    }
-    if let Some(probes) = config.probes {
-        let probes = int(probes);
-        calls.extend(quote!(.probes(#probes)));
-    }
-    match config.budget {
-        Some(BudgetArg::Off) => calls.extend(quote!(.budget(#p::Budget::Off))),
-        Some(BudgetArg::Percent(percent)) => {
-            let percent = int(percent);
-            calls.extend(quote!(.budget(#p::Budget::Percent(#percent))));
-        }
-        None => {}
-    }
+        Failures::Rate { percent } => (0, percent),
+    };
+    let (slow_ms, slow_rate) = match &config.slow {
+        Some(slow) => (slow.threshold, slow.percent),
+        None => (0, 0),
+    };
+    let (window, window_ms) = match config.window {
+        Some(WindowArg::Count(n)) => (n, 0),
+        Some(WindowArg::Time(ms)) => (0, ms),
+        None => (u64::from(DEFAULT_WINDOW), 0),
+    };
+    let min_calls = config.min_calls.unwrap_or(u64::from(DEFAULT_MIN_CALLS));
+    let (reset_ms, reset_max_ms) = match config.reset {
+        Some(Timing::Fixed(ms)) => (ms, 0),
+        Some(Timing::Range { start, end }) => (start, end),
+        None => (millis_of(DEFAULT_RESET), 0),
+    };
+    let probes = config.probes.unwrap_or(u64::from(DEFAULT_PROBES));
+    let budget = match config.budget {
+        Some(BudgetArg::Off) => 0,
+        Some(BudgetArg::Percent(percent)) => percent,
+        None => u64::from(DEFAULT_BUDGET_PERCENT),
+    };
+    let numbers = [
+        threshold,
+        failure_rate,
+        slow_ms,
+        slow_rate,
+        window,
+        window_ms,
+        min_calls,
+        reset_ms,
+        reset_max_ms,
+        probes,
+        budget,
+    ]
+    .map(int);
     let location = location(at);
+    quote!(#name, #location, #(#numbers),*)
+}
+
+/// The retry settings among the arguments of `CallSite::__attribute(...)`: the final values, with
+/// the defaults filled in (see [`config`] for why not the builder chain).
+fn policy(policy: &Policy) -> TokenStream {
+    let p = private();
+    let attempts = int(policy.attempts);
+    let granularity = match policy.retry {
+        Some(Granularity::PerAttempt) => quote!(#p::Granularity::PerAttempt),
+        Some(Granularity::PerCall) | None => quote!(#p::Granularity::PerCall),
+    };
+    let (backoff_ms, backoff_cap_ms, exponential) = match policy.backoff {
+        Some(Timing::Fixed(ms)) => (ms, 0, false),
+        Some(Timing::Range { start, end }) => (start, end, true),
+        None => (
+            millis_of(DEFAULT_BACKOFF_START),
+            millis_of(DEFAULT_BACKOFF_CAP),
+            true,
+        ),
+    };
+    let [backoff_ms, backoff_cap_ms, timeout_ms] =
+        [backoff_ms, backoff_cap_ms, policy.timeout.unwrap_or(0)].map(int);
+    let jitter = policy.jitter.unwrap_or(true);
+    let nested = match policy.nested {
+        Some(Nesting::Retry) => quote!(#p::Nested::Retry),
+        None => quote!(#p::Nested::Single),
+    };
     quote! {
-        #p::config(#p::Config::builder(#name) #calls .location(#location).build())
+        #attempts, #granularity, #backoff_ms, #backoff_cap_ms, #exponential, #jitter,
+        #timeout_ms, #nested,
     }
 }
 
-/// `__private::policy(CallPolicy::builder()...build())`, a const expression.
-fn policy(policy: &Policy) -> TokenStream {
-    let p = quote!(__breaker_private);
-    let attempts = int(policy.attempts);
-    let mut calls = quote!(.attempts(#attempts));
-    match policy.retry {
-        Some(Granularity::PerAttempt) => calls.extend(quote!(.retry(#p::Granularity::PerAttempt))),
-        Some(Granularity::PerCall) => calls.extend(quote!(.retry(#p::Granularity::PerCall))),
-        None => {}
-    }
-    match policy.backoff {
-        Some(Timing::Fixed(ms)) => {
-            let d = millis(ms);
-            calls.extend(quote!(.backoff(#p::Backoff::Fixed(#d))));
-        }
-        Some(Timing::Range { start, end }) => {
-            let (start, cap) = (millis(start), millis(end));
-            calls.extend(quote!(.backoff(#p::Backoff::Exponential { start: #start, cap: #cap })));
-        }
-        None => {}
-    }
-    if let Some(jitter) = policy.jitter {
-        calls.extend(quote!(.jitter(#jitter)));
-    }
-    if let Some(ms) = policy.timeout {
-        let d = millis(ms);
-        calls.extend(quote!(.timeout(#d)));
-    }
-    if let Some(Nesting::Retry) = policy.nested {
-        calls.extend(quote!(.nested(#p::Nested::Retry)));
-    }
-    quote!(#p::policy(#p::CallPolicy::builder() #calls .build()))
+/// A default duration of `limits`, in the attribute's whole milliseconds.
+fn millis_of(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The fn with its body replaced by the call loop; signature, attributes and docs as written.
@@ -170,7 +169,7 @@ pub(crate) fn circuit_breaker(cb: CircuitBreaker) -> TokenStream {
 }
 
 fn body(cb: &CircuitBreaker) -> TokenStream {
-    let p = quote!(__breaker_private);
+    let p = private();
     let fn_name = &cb.item.sig.ident;
     let at = fn_name.span();
     let mixed = Span::mixed_site();
@@ -209,7 +208,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             // Registered through its call site alone: the registry gathers every call site's
             // breaker, so a second link-time entry per fn would only cost compile time.
             let items = quote! {
-                static __BREAKER: #p::Breaker = #p::Breaker::new(#config);
+                static __BREAKER: #p::Breaker = #p::Breaker::__attribute(#config);
             };
             (items, quote!(&__BREAKER))
         }
@@ -250,34 +249,38 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     // registers, where the retry loop keeps a `Call` on the stack.
     let single = cb.policy.attempts == 1;
     let span = if single {
-        quote!(#p::attempt_span(#breaker, &__POLICY))
+        quote!(#p::attempt_span(#breaker))
     } else {
         quote!(#p::span(#call))
     };
-    let attempt = if is_async && single {
+    let attempt = if is_async {
         quote! {
-            #p::attempt::<#output_inferred, _>(async { #(#user_stmts)* }, #span)
-        }
-    } else if is_async {
-        quote! {
-            #p::attempt_of::<#output_inferred, _>(#call, async { #(#user_stmts)* })
+            #p::attempt::<#output_inferred, _>(#span, async { #(#user_stmts)* })
         }
     } else {
         quote! {
             #p::attempt_blocking::<#output_inferred, _>(|| { #(#user_stmts)* }, &#span)
         }
     };
+    // Without `classify`, the verdict fn is named where it is passed: no local to keep.
+    let (classify_local, classify_arg) = match &cb.classify {
+        Some(_) => (quote!(let #classify = #classify_fn;), quote!(#classify)),
+        None => (TokenStream::new(), quote!(#p::Verdict::transient)),
+    };
+    // Every value the fn returns comes out of a method of the `Shape`, called with method syntax:
+    // when the return type is not a `Result`, the `Shape` has no type, and a method called on it
+    // gives none either, so the `Shape` is the one error rustc reports.
     let settle = |out_expr: TokenStream| {
         if single {
             // The outcome is recorded through a reference and then returned from where it
             // already is: moving a freshly written `Result` through a call forces a copy.
             quote!({
                 let #out = #shape.into_result(#out_expr);
-                #p::settle(#call, &#out, #classify);
+                #p::settle(#call, &#out, #classify_arg);
                 #out
             })
         } else {
-            quote!(#shape.settle(#call, #out_expr, #classify))
+            quote!(#shape.settle(#call, #out_expr, #classify_arg))
         }
     };
     let settled = match cb.policy.timeout {
@@ -291,7 +294,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 let held = quote_spanned!(err=> #held(#timed_out));
                 quote!({
                     let #timed_out = #p::settle_timeout_single(#call, #limit);
-                    #p::core::result::Result::Err(#held)
+                    #shape.err(#held)
                 })
             } else {
                 quote!(#p::settle_timeout(#call, #limit, #held))
@@ -299,29 +302,34 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             let on_time = settle(quote!(#out));
             quote! {
                 match #p::timeout(#limit, #attempt).await {
-                    #p::core::result::Result::Ok(#out) => #on_time,
-                    #p::core::result::Result::Err(_) => #on_timeout,
+                    #p::Ok(#out) => #on_time,
+                    #p::Err(_) => #on_timeout,
                 }
             }
         }
-        None if is_async => settle(quote!(#attempt.await)),
+        None if is_async && single => settle(quote!(#attempt.await)),
+        // The attempt is awaited in a statement of its own: nothing of the settling call is held
+        // across the `.await`.
+        None if is_async => {
+            let settle = settle(quote!(#out));
+            quote!({
+                let #out = #attempt.await;
+                #settle
+            })
+        }
         None => settle(attempt),
-    };
-    let admit = if single {
-        quote!(#p::admit(#breaker))
-    } else {
-        quote!(#p::admit_attempt(#call))
     };
     let p_err = private_at(err);
     let rejection = quote_spanned!(err=> #p_err::HoldsRejection::held(#rejected));
+    let rejection = quote!(#shape.err(#rejection));
     let p_ret = private_at(ret);
     let shape_of = quote_spanned!(ret=> <#output_inferred as #p_ret::IsResult>::SHAPE);
 
     let run = if single {
         quote! {
-            match #admit {
-                #p::core::result::Result::Err(#rejected) => #p::core::result::Result::Err(#rejection),
-                #p::core::result::Result::Ok(#call) => #settled,
+            match #p::admit(#breaker) {
+                #p::Err(#rejected) => #rejection,
+                #p::Ok(#call) => #settled,
             }
         }
     } else {
@@ -335,16 +343,14 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         let admit = if clones {
             quote! {
                 let #last = match #p::admit_next(#call) {
-                    #p::core::result::Result::Ok(#last) => #last,
-                    #p::core::result::Result::Err(#rejected) => {
-                        break #p::core::result::Result::Err(#rejection);
-                    }
+                    #p::Ok(#last) => #last,
+                    #p::Err(#rejected) => break #rejection,
                 };
             }
         } else {
             quote! {
-                if let #p::core::result::Result::Err(#rejected) = #admit {
-                    break #p::core::result::Result::Err(#rejection);
+                if let #p::Err(#rejected) = #p::admit_attempt(#call) {
+                    break #rejection;
                 }
             }
         };
@@ -363,6 +369,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             #sleep;
         };
         quote! {{
+            let #call = &mut #p::call_at!(__CALL_SITE);
             #slots
             loop {
                 #admit
@@ -372,32 +379,24 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
         }}
     };
 
-    let new_call = if single {
-        TokenStream::new()
-    } else {
-        quote!(let #call = &mut #p::call_at!(__CALL_SITE);)
-    };
     let import = facade_import(&cb.krate);
     quote! {
         #import
         #breaker_items
-        const __POLICY: #p::CallPolicy = #policy;
         #p::register!(
             CALL_SITES,
-            __CALL_SITE: #p::CallSite = #p::CallSite::__new(#function, #location, __POLICY, #breaker)
+            __CALL_SITE: #p::CallSite = #p::CallSite::__attribute(#function, #location, #policy #breaker)
         );
         let #shape = #shape_of;
-        #new_call
-        let #classify = #classify_fn;
-        let #result = #run;
-        #shape.from_result(#result)
+        #classify_local
+        #run
     }
 }
 
 /// For each argument an attempt gets its own of: the slot declared before the loop, and the
 /// rebinding at the top of each attempt.
 fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenStream) {
-    let p = quote!(__breaker_private);
+    let p = private();
     let mut slots = TokenStream::new();
     let mut takes = TokenStream::new();
     for AttemptArg {
@@ -424,7 +423,7 @@ fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenSt
                     slots.extend(quote!(#cfgs let _ = &mut #ident;));
                 }
                 slots.extend(quote! {
-                    #cfgs let mut #slot = #p::core::option::Option::Some(#ident);
+                    #cfgs let mut #slot = #p::Some(#ident);
                 });
                 let p_at = private_at(at);
                 let take =
@@ -455,7 +454,7 @@ fn error_type_span(output: &syn::Type) -> Span {
 
 /// The static with its breaker, and its registration.
 pub(crate) fn shared_breaker(shared: SharedBreaker) -> TokenStream {
-    let p = quote!(__breaker_private);
+    let p = private();
     let item = &shared.item;
     let (attrs, vis, static_token, ident, ty) = (
         &item.attrs,
@@ -470,7 +469,7 @@ pub(crate) fn shared_breaker(shared: SharedBreaker) -> TokenStream {
         #(#attrs)*
         #vis #static_token #ident: #ty = {
             #import
-            #p::Breaker::new(#config)
+            #p::Breaker::__attribute(#config)
         };
         const _: () = {
             #import
@@ -509,9 +508,7 @@ fn unconfigured(item: &SharedStatic, krate: &syn::Path) -> TokenStream {
         #vis #static_token #ident: #ty = {
             #import
             __breaker_private::Breaker::new(__breaker_private::Config::new(
-                __breaker_private::core::concat!(
-                    __breaker_private::core::module_path!(), #name
-                ),
+                __breaker_private::concat!(__breaker_private::module_path!(), #name),
             ))
         };
     }

@@ -19,7 +19,7 @@ use crate::{Name, Reason, Rejected};
 
 use self::cell::{Announcement, Cell};
 #[cfg(not(loom))]
-pub(crate) use self::permit::unwind::guarded;
+pub(crate) use self::permit::unwind::Guard as PanicGuard;
 pub use self::permit::{OwnedPermit, Permit};
 use self::permit::{Ticket, unwind};
 use self::word::Word;
@@ -65,16 +65,57 @@ impl Breaker {
         pub fn new(config: Config) -> Breaker {
             Breaker {
                 name: Name::from_static(config.name),
-                cell: Cell::new(),
+                cell: blank::cell(),
                 policies: Policies::new(&config),
-                counters: Counters::new(),
+                counters: blank::counters(),
                 #[cfg(not(loom))]
                 sites: std::sync::OnceLock::new(),
                 #[cfg(not(loom))]
-                budget: crate::retry::RetryBudget::new(),
+                budget: blank::budget(),
                 config,
             }
         }
+    }
+
+    /// The breaker of an attribute, from the values `#[circuit_breaker]` or `#[shared_breaker]`
+    /// checked at compile time (see [`Config::__attribute`]): one call in the `static`'s
+    /// initialiser rather than two, for the compiler to check and evaluate once per annotated fn.
+    /// Not a public API.
+    #[cfg(not(loom))]
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __attribute(
+        name: &'static str,
+        file: &'static str,
+        line: u32,
+        threshold: u32,
+        failure_rate: u32,
+        slow_ms: u64,
+        slow_rate: u32,
+        window: u32,
+        window_ms: u64,
+        min_calls: u32,
+        reset_ms: u64,
+        reset_max_ms: u64,
+        probes: u32,
+        budget: u32,
+    ) -> Breaker {
+        Breaker::new(Config::__attribute(
+            name,
+            file,
+            line,
+            threshold,
+            failure_rate,
+            slow_ms,
+            slow_rate,
+            window,
+            window_ms,
+            min_calls,
+            reset_ms,
+            reset_max_ms,
+            probes,
+            budget,
+        ))
     }
 
     /// A closed breaker named at run time, for breakers built from configuration: `name` replaces
@@ -579,6 +620,51 @@ impl Breaker {
     #[doc(hidden)]
     pub fn __generation(&self) -> u32 {
         self.cell.load().generation()
+    }
+}
+
+/// The parts of a new breaker that its configuration does not shape. Outside loom each is a `const`,
+/// which the compiler evaluates once: `Breaker::new` copies it, where building it anew would be
+/// interpreted again for every breaker built in a `static` (one per annotated fn, see
+/// `benches/compile_time.sh`). Loom's atomics have no `const` constructor: under loom each is built.
+mod blank {
+    use super::Cell;
+    use crate::metrics::Counters;
+
+    #[cfg(not(loom))]
+    mod consts {
+        // Each is only ever copied into a new breaker, never borrowed, so the lint's concern (every
+        // use of a `const` is a fresh value) is the point here.
+        #![allow(clippy::declare_interior_mutable_const)]
+        use super::{Cell, Counters};
+        use crate::retry::RetryBudget;
+
+        pub(super) const CELL: Cell = Cell::new();
+        pub(super) const COUNTERS: Counters = Counters::new();
+        pub(super) const BUDGET: RetryBudget = RetryBudget::new();
+    }
+
+    crate::sync::maybe_const! {
+        pub(super) fn cell() -> Cell {
+            #[cfg(not(loom))]
+            return consts::CELL;
+            #[cfg(loom)]
+            Cell::new()
+        }
+    }
+
+    crate::sync::maybe_const! {
+        pub(super) fn counters() -> Counters {
+            #[cfg(not(loom))]
+            return consts::COUNTERS;
+            #[cfg(loom)]
+            Counters::new()
+        }
+    }
+
+    #[cfg(not(loom))]
+    pub(super) const fn budget() -> crate::retry::RetryBudget {
+        consts::BUDGET
     }
 }
 

@@ -56,14 +56,36 @@ pub struct CallSite {
 }
 
 impl CallSite {
+    /// The call site of an annotated fn, with the retry settings that `#[circuit_breaker]`
+    /// checked at compile time (see [`CallPolicy::__attribute`]): one call in the `static`'s
+    /// initialiser rather than two, for the compiler to check and evaluate once per annotated fn.
+    /// Not a public API.
     #[doc(hidden)]
-    pub const fn __new(
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __attribute(
         function: &'static str,
         file: &'static str,
         line: u32,
-        policy: CallPolicy,
+        attempts: u32,
+        granularity: crate::Granularity,
+        backoff_ms: u64,
+        backoff_cap_ms: u64,
+        exponential: bool,
+        jitter: bool,
+        timeout_ms: u64,
+        nested: crate::Nested,
         breaker: &'static Breaker,
     ) -> CallSite {
+        let policy = CallPolicy::__attribute(
+            attempts,
+            granularity,
+            backoff_ms,
+            backoff_cap_ms,
+            exponential,
+            jitter,
+            timeout_ms,
+            nested,
+        );
         CallSite::new(function, file, line, policy, breaker)
     }
 

@@ -478,7 +478,10 @@ where
                 }
             }
         }
-        let result = call.scope().run(|| crate::circuit::guarded(&mut op));
+        let scope = call.scope();
+        let entered = scope.enter();
+        let result = op();
+        entered.returned();
         match call.settle(result, classify) {
             Next::Return(result) => return result,
             Next::Retry(wait) => std::thread::sleep(wait),

@@ -20,6 +20,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::circuit::PanicGuard;
 use crate::registry::{self, NestingEdge};
 use crate::{Breaker, CallPolicy, CallSite, Config, Nested};
 
@@ -238,22 +239,54 @@ impl AttemptScope {
         self.nesting
     }
 
-    /// Runs `f` inside the span and the scope. Written out per case, so that the common one (no
-    /// span, no scope: a call that does not retry, with DEBUG off) keeps no guard across `f`.
+    /// Whether it enters nothing: no span, no scope. (Only an optimised build asks.)
+    #[cfg(not(debug_assertions))]
     #[inline(always)]
-    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        match (&self.span, self.nesting) {
-            (None, None) => f(),
-            (None, Some(nesting)) => {
-                let _nested = nesting.enter();
-                f()
-            }
-            (Some(span), nesting) => {
-                let _entered = span.enter();
-                let _nested = nesting.map(NestingScope::enter);
-                f()
-            }
+    pub(crate) fn is_bare(&self) -> bool {
+        self.span.is_none() && self.nesting.is_none()
+    }
+
+    /// Starts running the attempt (one poll of an async attempt, or a blocking one): enters the
+    /// span and the scope, and arms the panic guard, until the attempt returns
+    /// ([`EnteredAttempt::returned`]) or unwinds. A guard and not a fn taking the attempt as a
+    /// closure, so that none of it is generic: an annotated fn compiles the poll of its attempt,
+    /// not a copy of this. Out of line in an optimised build too: only an attempt of a call that
+    /// retries, or one traced at DEBUG, enters anything, and the common case's poll (see
+    /// `AttemptScope::is_bare`) stays as small as it was without this code beside it.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(never))]
+    pub(crate) fn enter(&self) -> EnteredAttempt<'_> {
+        EnteredAttempt {
+            // The scope is entered inside the span, and the guard armed inside both.
+            _span: self.span.as_ref().map(tracing::Span::enter),
+            _nesting: self.nesting.map(NestingScope::enter),
+            panicking: PanicGuard::arm(),
         }
+    }
+}
+
+/// An attempt running inside its span and nesting scope, from [`AttemptScope::enter`]. Leaving
+/// restores what was there before; leaving by a panic out of the attempt also marks the thread, so
+/// that the call's permit, dropped on the way, records a failure rather than a cancellation (R3).
+/// Bound to its thread.
+#[derive(Debug)]
+#[must_use = "the attempt's scope is left when the guard is dropped"]
+pub(crate) struct EnteredAttempt<'a> {
+    // Dropped in field order, the reverse of their entry: the guard first, then the scope, then
+    // the span. The last two are held for their `Drop` alone.
+    panicking: PanicGuard,
+    _nesting: Option<EnteredScope>,
+    _span: Option<tracing::span::Entered<'a>>,
+}
+
+impl EnteredAttempt<'_> {
+    /// The attempt returned (a poll or a blocking call): no panic came out of it. Leaves the
+    /// scope and the span. Out of line in an optimised build, as [`AttemptScope::enter`] is.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(never))]
+    pub(crate) fn returned(self) {
+        let EnteredAttempt { panicking, .. } = self;
+        panicking.disarm();
     }
 }
 

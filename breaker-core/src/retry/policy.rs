@@ -133,6 +133,45 @@ impl CallPolicy {
         nested: Nested::Single,
     };
 
+    /// The retry settings of an annotated fn, from the values `#[circuit_breaker]` checked at
+    /// compile time against the same limits, with the defaults it filled in: what
+    /// [`CallPolicyBuilder::build`] makes of them, without checking them again (see
+    /// [`Config::__attribute`](crate::Config::__attribute) for why). The backoff waits
+    /// `backoff_ms`, doubling up to `backoff_cap_ms` when `exponential`; a `timeout_ms` of 0 means
+    /// no attempt timeout. Not a public API.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __attribute(
+        attempts: u32,
+        granularity: Granularity,
+        backoff_ms: u64,
+        backoff_cap_ms: u64,
+        exponential: bool,
+        jitter: bool,
+        timeout_ms: u64,
+        nested: Nested,
+    ) -> CallPolicy {
+        CallPolicy {
+            attempts,
+            granularity,
+            backoff: if exponential {
+                Backoff::Exponential {
+                    start: Duration::from_millis(backoff_ms),
+                    cap: Duration::from_millis(backoff_cap_ms),
+                }
+            } else {
+                Backoff::Fixed(Duration::from_millis(backoff_ms))
+            },
+            jitter,
+            timeout: if timeout_ms == 0 {
+                None
+            } else {
+                Some(Duration::from_millis(timeout_ms))
+            },
+            nested,
+        }
+    }
+
     /// Starts a builder: one attempt, no timeout.
     pub const fn builder() -> CallPolicyBuilder {
         CallPolicyBuilder {
