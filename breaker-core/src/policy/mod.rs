@@ -81,10 +81,10 @@ impl Rate {
     fn record(&self, generation: u32, marked: bool, now: Millis) -> Recorded<(u32, u32)> {
         match self.window.record(generation, marked, now) {
             Recorded::Late => Recorded::Late,
-            Recorded::Counted(t) => Recorded::Counted(
-                t.filter(|t| t.trips(self.percent, self.min_calls))
-                    .map(|t| (t.marked, t.calls)),
-            ),
+            Recorded::Counted(Some(t)) if t.trips(self.percent, self.min_calls) => {
+                Recorded::Counted(Some((t.marked, t.calls)))
+            }
+            Recorded::Counted(_) => Recorded::Counted(None),
         }
     }
 }

@@ -78,11 +78,16 @@ impl RateWindow {
     /// the outcome cannot have brought the rate to its threshold (a time window skips the tally
     /// then), `Late` when the window already belongs to a newer generation.
     pub(crate) fn record(&self, generation: u32, marked: bool, now: Millis) -> Recorded<Tally> {
-        let recorded = match self {
-            RateWindow::Count(w) => w.record(generation, marked).map(Some),
-            RateWindow::Time(w) => w.record(generation, marked, now),
-        };
-        recorded.map_or(Recorded::Late, Recorded::Counted)
+        match self {
+            RateWindow::Count(w) => match w.record(generation, marked) {
+                Some(tally) => Recorded::Counted(Some(tally)),
+                None => Recorded::Late,
+            },
+            RateWindow::Time(w) => match w.record(generation, marked, now) {
+                Some(tally) => Recorded::Counted(tally),
+                None => Recorded::Late,
+            },
+        }
     }
 
     /// The counts at `now`, if the window belongs to `generation`.
