@@ -79,6 +79,18 @@ async fn annotated_async() -> Result<u32, Error> {
     operation()
 }
 
+/// A fn that may retry, on its success path: its first attempt succeeds (its `Call`, the nesting
+/// check and the scope its attempt runs in).
+#[circuit_breaker(name = "instructions.retrying", attempts = 3, retry = "per_call")]
+fn annotated_retrying() -> Result<u32, Error> {
+    operation()
+}
+
+#[circuit_breaker(name = "instructions.retrying_async", attempts = 3, retry = "per_call")]
+async fn annotated_retrying_async() -> Result<u32, Error> {
+    operation()
+}
+
 /// Polls a future that is ready at once, without a runtime.
 fn ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
@@ -113,6 +125,12 @@ const PATHS: &[(&str, fn())] = &[
     }),
     ("annotated_async_success", || {
         let _ = black_box(ready(annotated_async()));
+    }),
+    ("annotated_retrying_success", || {
+        let _ = black_box(annotated_retrying());
+    }),
+    ("annotated_retrying_async_success", || {
+        let _ = black_box(ready(annotated_retrying_async()));
     }),
 ];
 

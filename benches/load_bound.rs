@@ -55,11 +55,7 @@ fn retrying() -> Result<u64, Error> {
     op()
 }
 
-#[breakerbox::circuit_breaker(
-    name = "load_bound.retrying_async",
-    attempts = 3,
-    retry = "per_call"
-)]
+#[breakerbox::circuit_breaker(name = "load_bound.retrying_async", attempts = 3, retry = "per_call")]
 async fn retrying_async() -> Result<u64, Error> {
     op()
 }

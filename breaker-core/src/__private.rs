@@ -375,23 +375,20 @@ impl<F: Future> Future for Attempt<F> {
         // This fn is compiled once per annotated fn: what does not need `F` is in the guard,
         // compiled once.
         let this = self.project();
-        // The common case, a call that does not retry with DEBUG off, enters nothing: the
-        // optimised poll gives it a branch of its own, with no guard but the panic guard, which
-        // costs nothing. (A debug build does without it: the branch would be compiled again for
-        // every annotated fn.)
+        // An optimised build inlines each case of the scope (the common one, a call that does not
+        // retry with DEBUG off, enters nothing but the panic guard, which costs nothing); a debug
+        // build enters through guards compiled once, not once per annotated fn.
         #[cfg(not(debug_assertions))]
-        if this.scope.is_bare() {
-            let panicking = crate::circuit::PanicGuard::arm();
-            let polled = this.inner.poll(cx);
-            panicking.disarm();
-            return polled;
-        }
+        return this.scope.run(|| this.inner.poll(cx));
         // Polled inside the panic guard: a panic out of the attempt marks the thread, so its
         // permit, dropped on the way, records a failure rather than a cancellation (R3).
-        let entered = this.scope.enter();
-        let polled = this.inner.poll(cx);
-        entered.returned();
-        polled
+        #[cfg(debug_assertions)]
+        {
+            let entered = this.scope.enter();
+            let polled = this.inner.poll(cx);
+            entered.returned();
+            polled
+        }
     }
 }
 
@@ -414,16 +411,14 @@ pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> 
         (move || faulty.call(), &span.scope)
     };
     #[cfg(not(debug_assertions))]
-    if span.is_bare() {
-        let panicking = crate::circuit::PanicGuard::arm();
+    return span.run(attempt);
+    #[cfg(debug_assertions)]
+    {
+        let entered = span.enter();
         let returned = attempt();
-        panicking.disarm();
-        return returned;
+        entered.returned();
+        returned
     }
-    let entered = span.enter();
-    let returned = attempt();
-    entered.returned();
-    returned
 }
 
 /// Admits a call that makes one attempt; the expansion turns a refusal into the fn's error

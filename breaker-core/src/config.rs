@@ -9,11 +9,11 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::clock::double_capped;
+pub use crate::limits::{BUDGET_MIN_PER_SECOND, BUDGET_WINDOW};
 use crate::limits::{
     DEFAULT_BUDGET_PERCENT, DEFAULT_MIN_CALLS, DEFAULT_PROBES, DEFAULT_RESET, DEFAULT_THRESHOLD,
     DEFAULT_WINDOW, MAX_COUNT_WINDOW, MAX_PERCENT, MAX_PROBES, MIN_TIME_WINDOW,
 };
-pub use crate::limits::{BUDGET_MIN_PER_SECOND, BUDGET_WINDOW};
 
 /// How a closed breaker decides to open.
 #[non_exhaustive]

@@ -239,22 +239,36 @@ impl AttemptScope {
         self.nesting
     }
 
-    /// Whether it enters nothing: no span, no scope. (Only an optimised build asks.)
+    /// Runs `f` as the attempt, inside the span and the scope and under the panic guard: what an
+    /// optimised build does, where `f` is inlined and each case gets code of its own (the common
+    /// one, no span and no scope, keeps nothing across `f` but the guard, which costs nothing).
+    /// A debug build uses [`AttemptScope::enter`] instead, which is compiled once rather than once
+    /// per annotated fn.
     #[cfg(not(debug_assertions))]
     #[inline(always)]
-    pub(crate) fn is_bare(&self) -> bool {
-        self.span.is_none() && self.nesting.is_none()
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        match (&self.span, self.nesting) {
+            (None, None) => guarded(f),
+            (None, Some(nesting)) => {
+                let _nested = nesting.enter();
+                guarded(f)
+            }
+            (Some(span), nesting) => {
+                let _entered = span.enter();
+                let _nested = nesting.map(NestingScope::enter);
+                guarded(f)
+            }
+        }
     }
 
     /// Starts running the attempt (one poll of an async attempt, or a blocking one): enters the
     /// span and the scope, and arms the panic guard, until the attempt returns
     /// ([`EnteredAttempt::returned`]) or unwinds. A guard and not a fn taking the attempt as a
-    /// closure, so that none of it is generic: an annotated fn compiles the poll of its attempt,
-    /// not a copy of this. Out of line in an optimised build too: only an attempt of a call that
-    /// retries, or one traced at DEBUG, enters anything, and the common case's poll (see
-    /// `AttemptScope::is_bare`) stays as small as it was without this code beside it.
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(never))]
+    /// closure, so that none of it is generic: in a debug build an annotated fn compiles the poll
+    /// of its attempt, not a copy of this. An optimised build runs the expansion's attempts
+    /// through [`AttemptScope::run`], where inlining the closure costs nothing and each case gets
+    /// code of its own.
+    #[inline]
     pub(crate) fn enter(&self) -> EnteredAttempt<'_> {
         EnteredAttempt {
             // The scope is entered inside the span, and the guard armed inside both.
@@ -281,13 +295,22 @@ pub(crate) struct EnteredAttempt<'a> {
 
 impl EnteredAttempt<'_> {
     /// The attempt returned (a poll or a blocking call): no panic came out of it. Leaves the
-    /// scope and the span. Out of line in an optimised build, as [`AttemptScope::enter`] is.
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(never))]
+    /// scope and the span.
+    #[inline]
     pub(crate) fn returned(self) {
         let EnteredAttempt { panicking, .. } = self;
         panicking.disarm();
     }
+}
+
+/// Runs `f` under the panic guard.
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+fn guarded<R>(f: impl FnOnce() -> R) -> R {
+    let panicking = PanicGuard::arm();
+    let out = f();
+    panicking.disarm();
+    out
 }
 
 // ---- what the driver calls ----
