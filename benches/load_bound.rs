@@ -7,7 +7,7 @@
 //!
 //! ```sh
 //! git worktree add ../before 66b86ed^1 && cp benches/load_bound.rs ../before/benches/
-//! # (add the `[[bench]]` entry below to ../before/Cargo.toml)
+//! # then copy this file's `[[bench]]` entry from Cargo.toml into ../before/Cargo.toml
 //! (cd ../before && cargo bench --bench load_bound --target-dir "$PWD/target/bench-ab" -- --save-baseline before)
 //! cargo bench --bench load_bound --target-dir ../before/target/bench-ab -- --baseline before
 //! ```
