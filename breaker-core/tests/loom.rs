@@ -71,6 +71,23 @@ fn still_admits(b: &Breaker) {
     );
 }
 
+/// One thread per outcome, racing: each asks `b` for admission and, admitted, records a failure
+/// (`true`) or a success. A refused thread records nothing; the models' exact counts show it.
+fn race(b: &Arc<Breaker>, outcomes: &[bool]) {
+    let threads: Vec<_> = outcomes
+        .iter()
+        .map(|&fail| {
+            let b = Arc::clone(b);
+            thread::spawn(move || {
+                if let Ok(p) = b.try_acquire() {
+                    if fail { p.failure() } else { p.success() }
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+}
+
 #[test]
 fn half_open_quota_holds_under_concurrent_admissions() {
     model(|| {
@@ -301,18 +318,7 @@ fn the_rate_window_trips_once() {
             .build()
             .unwrap();
         let b = Arc::new(Breaker::new(config));
-        let threads: Vec<_> = [false, true, true]
-            .into_iter()
-            .map(|fail| {
-                let b = Arc::clone(&b);
-                thread::spawn(move || {
-                    if let Ok(p) = b.try_acquire() {
-                        if fail { p.failure() } else { p.success() }
-                    }
-                })
-            })
-            .collect();
-        threads.into_iter().for_each(|t| t.join().unwrap());
+        race(&b, &[false, true, true]);
         assert_eq!(b.state(), State::Open);
         assert_eq!(b.__generation(), 1, "exactly one Closed -> Open");
         let m = b.metrics();
@@ -335,17 +341,7 @@ fn a_success_completing_min_calls_trips_a_time_window() {
             .build()
             .unwrap();
         let b = Arc::new(Breaker::new(config));
-        let threads: Vec<_> = [true, false]
-            .into_iter()
-            .map(|fail| {
-                let b = Arc::clone(&b);
-                thread::spawn(move || {
-                    let p = b.try_acquire().unwrap();
-                    if fail { p.failure() } else { p.success() }
-                })
-            })
-            .collect();
-        threads.into_iter().for_each(|t| t.join().unwrap());
+        race(&b, &[true, false]);
         assert_eq!(b.state(), State::Open);
         assert_eq!(b.__generation(), 1, "exactly one Closed -> Open");
         let m = b.metrics();
@@ -374,17 +370,7 @@ fn the_windows_are_exact_at_quiescence() {
                 .build()
                 .unwrap();
             let b = Arc::new(Breaker::new(config));
-            let threads: Vec<_> = outcomes
-                .into_iter()
-                .map(|fail| {
-                    let b = Arc::clone(&b);
-                    thread::spawn(move || {
-                        let p = b.try_acquire().unwrap();
-                        if fail { p.failure() } else { p.success() }
-                    })
-                })
-                .collect();
-            threads.into_iter().for_each(|t| t.join().unwrap());
+            race(&b, &outcomes);
             let m = b.metrics();
             assert_eq!((m.window_calls, m.window_failures), (calls, failures));
             still_admits(&b);
