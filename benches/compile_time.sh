@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The compile-time cost of the attribute: one generated crate with 200 `#[circuit_breaker]` async
-# fns against the same crate with 200 plain async fns. Dependencies are built first; then each
-# variant of the crate itself is built from clean three times and the best time is kept.
+# fns against the same crate with 200 plain async fns. Dependencies are built first; then the crate
+# itself is built from clean, five times for each variant, taking turns, and each keeps its best.
 #
 # Usage: bash benches/compile_time.sh [N]   (N fns, default 200)
 set -euo pipefail
@@ -38,24 +38,24 @@ TOML
   } > "$work/$variant/src/lib.rs"
 done
 
-best() { # best wall time in milliseconds of 3 clean builds of the generated crate
-  local dir="$1" best=""
-  for _ in 1 2 3; do
-    cargo clean -q --manifest-path "$dir/Cargo.toml" -p "gen_$(basename "$dir")" --target-dir "$work/target"
-    local start end t
-    start=$(date +%s%N)
-    cargo build -q --manifest-path "$dir/Cargo.toml" --target-dir "$work/target"
-    end=$(date +%s%N)
-    t=$(( (end - start) / 1000000 ))
-    if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
-  done
-  echo "$best"
+build_ms() { # wall time in milliseconds of one clean build of the generated crate
+  local dir="$1" start end
+  cargo clean -q --manifest-path "$dir/Cargo.toml" -p "gen_$(basename "$dir")" --target-dir "$work/target"
+  start=$(date +%s%N)
+  cargo build -q --manifest-path "$dir/Cargo.toml" --target-dir "$work/target"
+  end=$(date +%s%N)
+  echo $(( (end - start) / 1000000 ))
 }
 
 # Build the dependencies once, shared by both variants.
 cargo build -q --manifest-path "$work/plain/Cargo.toml" --target-dir "$work/target"
-plain=$(best "$work/plain")
-annotated=$(best "$work/annotated")
+# The two variants take turns, round after round, and each keeps its best time: a machine whose
+# load drifts during the run then slows both alike, and the ratio stays honest.
+plain="" annotated=""
+for _ in 1 2 3 4 5; do
+  t=$(build_ms "$work/plain"); if [ -z "$plain" ] || [ "$t" -lt "$plain" ]; then plain=$t; fi
+  t=$(build_ms "$work/annotated"); if [ -z "$annotated" ] || [ "$t" -lt "$annotated" ]; then annotated=$t; fi
+done
 awk -v n="$n" -v p="$plain" -v a="$annotated" 'BEGIN {
   printf "crate with %d plain async fns:      %7.2f s\n", n, p / 1000
   printf "crate with %d annotated async fns:  %7.2f s\n", n, a / 1000

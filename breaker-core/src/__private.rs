@@ -59,7 +59,7 @@ macro_rules! __breaker_call_at {
 pub use crate::__breaker_call_at as call_at;
 pub use crate::registry::{BREAKERS, CALL_SITES};
 /// The retry driver the expansion runs a call with: not part of the public API.
-pub use crate::retry::{AttemptScope, Call, Next};
+pub use crate::retry::{AttemptScope, Call, Last, Next, Retrying, Step, step};
 #[cfg(feature = "testing")]
 pub use crate::testing::driver::{Attempted, Faulty, Prepared};
 pub use crate::{
@@ -90,11 +90,6 @@ type Body<B> = Faulty<B>;
 type Output<R> = R;
 #[cfg(feature = "testing")]
 type Output<R> = Attempted<R>;
-
-/// Sleeps between async attempts on tokio's clock.
-pub fn sleep(wait: Duration) -> tokio::time::Sleep {
-    tokio::time::sleep(wait)
-}
 
 /// Sleeps between blocking attempts.
 pub fn sleep_blocking(wait: Duration) {
@@ -189,6 +184,21 @@ impl<T, E> Shape<T, E> {
         E: crate::Injectable,
     {
         call.settle(self.into_result(returned), classify)
+    }
+
+    /// An async call that retries, as the expansion runs it: kept for the whole call, the
+    /// [`step`] of each attempt awaited in turn (see [`Retrying`]).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn retrying<'a>(
+        self,
+        call: Call<'static>,
+        last: Option<&'a Last>,
+        classify: fn(&E) -> Verdict,
+        rejection: fn(Rejected) -> E,
+        timeout: Option<fn(TimedOut) -> E>,
+    ) -> Retrying<'a, T, E> {
+        crate::retry::retrying(call, last, classify, rejection, timeout)
     }
 
     /// An error the expansion makes itself (a rejection, a timeout) as the fn's return type. Every
@@ -455,20 +465,6 @@ pub fn settle<T, E>(permit: Permit<'_>, result: &Result<T, E>, classify: fn(&E) 
     match result {
         Ok(_) => permit.success(),
         Err(error) => permit.record(classify(error)),
-    }
-}
-
-/// Settles an attempt that missed its `timeout`, in a call that retries; `held` is
-/// [`HoldsTimeout::held`], named by the expansion.
-pub fn settle_timeout<T, E>(
-    call: &mut Call<'_>,
-    after: Duration,
-    held: fn(TimedOut) -> E,
-) -> Next<T, E> {
-    match call.settle_timeout::<T, TimedOut>(after) {
-        Next::Return(Ok(value)) => Next::Return(Ok(value)),
-        Next::Return(Err(timed_out)) => Next::Return(Err(held(timed_out))),
-        Next::Retry(wait) => Next::Retry(wait),
     }
 }
 

@@ -285,38 +285,24 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     };
     let settled = match cb.policy.timeout {
         Some(ms) => {
+            // Only a call that makes one attempt: one that retries is timed by its `Step`.
             let limit = millis(ms);
             let p_err = private_at(err);
-            let held = quote_spanned!(err=> #p_err::HoldsTimeout::held);
-            let on_timeout = if single {
-                // The conversion is a call of its own, all of whose tokens carry the span of `E`:
-                // rustc reports the missing impl on the whole call.
-                let held = quote_spanned!(err=> #held(#timed_out));
-                quote!({
-                    let #timed_out = #p::settle_timeout_single(#call, #limit);
-                    #shape.err(#held)
-                })
-            } else {
-                quote!(#p::settle_timeout(#call, #limit, #held))
-            };
+            // The conversion is a call of its own, all of whose tokens carry the span of `E`:
+            // rustc reports the missing impl on the whole call.
+            let held = quote_spanned!(err=> #p_err::HoldsTimeout::held(#timed_out));
             let on_time = settle(quote!(#out));
             quote! {
                 match #p::timeout(#limit, #attempt).await {
                     #p::Ok(#out) => #on_time,
-                    #p::Err(_) => #on_timeout,
+                    #p::Err(_) => {
+                        let #timed_out = #p::settle_timeout_single(#call, #limit);
+                        #shape.err(#held)
+                    }
                 }
             }
         }
-        None if is_async && single => settle(quote!(#attempt.await)),
-        // The attempt is awaited in a statement of its own: nothing of the settling call is held
-        // across the `.await`.
-        None if is_async => {
-            let settle = settle(quote!(#out));
-            quote!({
-                let #out = #attempt.await;
-                #settle
-            })
-        }
+        None if is_async => settle(quote!(#attempt.await)),
         None => settle(attempt),
     };
     let p_err = private_at(err);
@@ -333,50 +319,86 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             }
         }
     } else {
-        let (slots, takes) = attempt_args(&cb.attempt_args, &last);
         // With arguments cloned for each attempt, admission also says whether this attempt is
-        // the last, which gets the originals: one call instead of two.
+        // the last, which gets the originals.
         let clones = cb
             .attempt_args
             .iter()
             .any(|arg| matches!(arg.handoff, Handoff::Clone { .. }));
-        let admit = if clones {
-            quote! {
-                let #last = match #p::admit_next(#call) {
-                    #p::Ok(#last) => #last,
-                    #p::Err(#rejected) => break #rejection,
-                };
-            }
-        } else {
-            quote! {
-                if let #p::Err(#rejected) = #p::admit_attempt(#call) {
-                    break #rejection;
-                }
-            }
-        };
-        let sleep = if is_async {
-            quote!(#p::sleep(#wait).await)
-        } else {
-            quote!(#p::sleep_blocking(#wait))
-        };
-        // The wait is taken out of the attempt's verdict before sleeping, so nothing that holds
-        // the error lives across the `.await` (a non-`Send` error keeps the future `Send`).
-        let step = quote! {
-            let #wait = match #settled {
-                #p::Next::Return(#result) => break #result,
-                #p::Next::Retry(#wait) => #wait,
+        if is_async {
+            // The attempt takes its arguments as it starts, told by its `Step` through a cell
+            // whether it is the last; all else of the attempt (admission, scope, timeout,
+            // settling, backoff) is the `Step`'s, so the fn awaits once per attempt.
+            let (slots, takes) = attempt_args(&cb.attempt_args, &quote!(#p::Last::get(&#last)));
+            let (last_local, last_arg) = if clones {
+                (
+                    quote!(let #last = #p::Last::new();),
+                    quote!(#p::Some(&#last)),
+                )
+            } else {
+                (TokenStream::new(), quote!(#p::None))
             };
-            #sleep;
-        };
-        quote! {{
-            let #call = &mut #p::call_at!(__CALL_SITE);
-            #slots
-            loop {
-                #admit
-                #takes
-                #step
-            }
-        }}
+            let p_err = private_at(err);
+            // Named as fn pointers, with the span of `E`: a missing impl is reported there.
+            let held_rejection = quote_spanned!(err=> #p_err::HoldsRejection::held);
+            let held_timeout = match cb.policy.timeout {
+                Some(_) => {
+                    let held = quote_spanned!(err=> #p_err::HoldsTimeout::held);
+                    quote!(#p::Some(#held))
+                }
+                None => quote!(#p::None),
+            };
+            // The attempt is built in the step's argument, whose bound gives its `async` block
+            // its output type. Paths rather than methods, and no pinning here: every token of
+            // the expansion is checked again for each annotated fn.
+            quote! {{
+                #slots
+                #last_local
+                let mut #call = #shape.retrying(
+                    #p::call_at!(__CALL_SITE),
+                    #last_arg,
+                    #classify_arg,
+                    #held_rejection,
+                    #held_timeout,
+                );
+                loop {
+                    if let #p::Some(#result) =
+                        #p::step(&mut #call, async { #takes #(#user_stmts)* }).await
+                    {
+                        break #result;
+                    }
+                }
+            }}
+        } else {
+            let (slots, takes) = attempt_args(&cb.attempt_args, &quote!(#last));
+            let admit = if clones {
+                quote! {
+                    let #last = match #p::admit_next(#call) {
+                        #p::Ok(#last) => #last,
+                        #p::Err(#rejected) => break #rejection,
+                    };
+                }
+            } else {
+                quote! {
+                    if let #p::Err(#rejected) = #p::admit_attempt(#call) {
+                        break #rejection;
+                    }
+                }
+            };
+            quote! {{
+                let #call = &mut #p::call_at!(__CALL_SITE);
+                #slots
+                loop {
+                    #admit
+                    #takes
+                    let #wait = match #settled {
+                        #p::Next::Return(#result) => break #result,
+                        #p::Next::Retry(#wait) => #wait,
+                    };
+                    #p::sleep_blocking(#wait);
+                }
+            }}
+        }
     };
 
     let import = facade_import(&cb.krate);
@@ -395,7 +417,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
 
 /// For each argument an attempt gets its own of: the slot declared before the loop, and the
 /// rebinding at the top of each attempt.
-fn attempt_args(args: &[AttemptArg], last: &syn::Ident) -> (TokenStream, TokenStream) {
+fn attempt_args(args: &[AttemptArg], last: &TokenStream) -> (TokenStream, TokenStream) {
     let p = private();
     let mut slots = TokenStream::new();
     let mut takes = TokenStream::new();

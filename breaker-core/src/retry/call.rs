@@ -173,6 +173,17 @@ impl<'b> Call<'b> {
         self.settle_error(TimedOut::new(after).into(), Verdict::Transient, true)
     }
 
+    /// Settles an attempt that missed its timeout with the fn's own error for it (what
+    /// [`Step`](super::step::Step) does): a `Transient` failure (R3).
+    pub(super) fn settle_timed_out<T, E>(&mut self, error: E) -> Next<T, E> {
+        self.settle_error(error, Verdict::Transient, true)
+    }
+
+    /// The deadline of each attempt of this call, if its policy sets one.
+    pub(super) fn timeout(&self) -> Option<Duration> {
+        self.policy.timeout()
+    }
+
     fn settle_error<T, E>(&mut self, error: E, verdict: Verdict, timed_out: bool) -> Next<T, E> {
         let mut retry = verdict == Verdict::Transient && !self.is_last();
         if verdict == Verdict::Transient && !retry && self.attempts < self.policy.attempts() {

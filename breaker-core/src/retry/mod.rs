@@ -9,6 +9,8 @@ mod call;
 #[cfg(not(loom))]
 mod nesting;
 mod policy;
+#[cfg(not(loom))]
+mod step;
 
 #[cfg(not(loom))]
 pub(crate) use self::budget::RetryBudget;
@@ -23,3 +25,7 @@ pub use self::nesting::{AttemptScope, EnteredScope, InScope, NestingScope, in_sc
 pub use self::policy::{
     Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, Nested, jitter,
 };
+#[cfg(not(loom))]
+pub(crate) use self::step::retrying;
+#[cfg(not(loom))]
+pub use self::step::{Last, Retrying, Step, step};

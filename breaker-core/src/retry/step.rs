@@ -1,0 +1,317 @@
+//! What an async `#[circuit_breaker]` fn that retries runs its call with: [`Retrying`], and a
+//! [`Step`] of it for each attempt.
+//!
+//! The fn keeps its loop and its attempt's `async` block, which are the user's code, pinned in its
+//! own future. The rest of an attempt is the step's: it asks for the admission, enters the
+//! attempt's span and nesting scope around each poll of it (under the panic guard, R3), bounds it
+//! by its `timeout`, settles its outcome, and sleeps the backoff when the call goes on. The fn's
+//! future so awaits once per attempt, not twice (the attempt, then the backoff).
+//!
+//! What the attribute costs to compile is mostly what is compiled once per annotated fn
+//! (`benches/compile_time.sh`). So all of this is generic over the fn's `T` and `E` alone, and
+//! compiled once per error and success type; what is compiled per fn is a `Step`'s poll, a
+//! hand-over. A debug build hands the attempt over as `dyn Future`; an optimised build as its
+//! own type, and inlines it all.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::call::{Call, Next};
+use super::nesting::AttemptScope;
+use crate::{Injectable, Rejected, TimedOut, Verdict};
+
+/// Whether the attempt now starting is its call's last, which gets the fn's arguments themselves
+/// rather than clones: set by the step at each admission, read by the attempt as it starts. An
+/// atomic and not a `Cell`, so that the fn's future, which holds references to it across its
+/// `.await`s, stays `Send`; relaxed, as the one thread that polls both writes it before it reads.
+#[derive(Debug, Default)]
+pub struct Last(AtomicBool);
+
+impl Last {
+    /// Not yet known: no attempt has been admitted.
+    #[inline]
+    pub const fn new() -> Last {
+        Last(AtomicBool::new(false))
+    }
+
+    /// Whether the attempt admitted last is the call's last.
+    #[inline]
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, last: bool) {
+        self.0.store(last, Ordering::Relaxed);
+    }
+}
+
+/// An async call that retries, as its annotated fn runs it: the [`Call`], and how to make the
+/// fn's errors. The fn keeps it for the whole call and awaits a [`Step`] of it for each attempt.
+#[must_use = "a call does nothing unless its steps are awaited"]
+pub struct Retrying<'a, T, E> {
+    call: Call<'static>,
+    last: Option<&'a Last>,
+    classify: fn(&E) -> Verdict,
+    rejection: fn(Rejected) -> E,
+    timeout: Option<fn(TimedOut) -> E>,
+    // `fn() -> T`: it holds no `T`, and is `Send` and `Sync` whatever `T` is.
+    _result: PhantomData<fn() -> T>,
+}
+
+impl<T, E> fmt::Debug for Retrying<'_, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retrying")
+            .field("call", &self.call)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts `call` as an annotated async fn that retries runs it: what
+/// [`Shape::retrying`](crate::__private::Shape::retrying) builds for the expansion. `last`, when
+/// the attempts take arguments of their own, is told at each admission whether that attempt is
+/// the call's last; `rejection` and `timeout` make the fn's error of a refusal and of a missed
+/// `timeout`, and `timeout` is `Some` exactly when the fn sets one.
+#[inline(always)]
+pub(crate) fn retrying<'a, T, E>(
+    call: Call<'static>,
+    last: Option<&'a Last>,
+    classify: fn(&E) -> Verdict,
+    rejection: fn(Rejected) -> E,
+    timeout: Option<fn(TimedOut) -> E>,
+) -> Retrying<'a, T, E> {
+    Retrying {
+        call,
+        last,
+        classify,
+        rejection,
+        timeout,
+        _result: PhantomData,
+    }
+}
+
+/// The step of `attempt`, the next attempt of `call`, built in the argument: the bound names its
+/// output, which gives its `async` block that type, so `?` and `return` in the body infer as they
+/// do in the fn.
+#[inline]
+pub fn step<'s, 'a, T, E, F: Future<Output = Result<T, E>>>(
+    call: &'s mut Retrying<'a, T, E>,
+    attempt: F,
+) -> Step<'s, 'a, T, E, F> {
+    Step {
+        call,
+        phase: Phase::Admit,
+        timer: Timer::Off,
+        attempt,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One attempt of a call that retries, and the backoff after it when the call goes on. Ready
+    /// with `Some(result)` when the call is over, with `None` when the next attempt is to start:
+    /// the caller then awaits the step of that one.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Step<'s, 'a, T, E, F> {
+        call: &'s mut Retrying<'a, T, E>,
+        phase: Phase,
+        // The attempt's `timeout` while it runs, the backoff after it.
+        #[pin]
+        timer: Timer,
+        // Polled while it runs and never after it completes.
+        #[pin]
+        attempt: F,
+    }
+}
+
+impl<T, E, F> fmt::Debug for Step<'_, '_, T, E, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Step")
+            .field("call", &self.call)
+            .field("phase", &self.phase)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, E: Injectable, F: Future<Output = Result<T, E>>> Future for Step<'_, '_, T, E, F> {
+    type Output = Option<Result<T, E>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // A debug build erases the attempt's type here, so that the call's poll is compiled once
+        // per `T` and `E`; this fn, compiled once per annotated fn, is only the hand-over.
+        #[cfg(debug_assertions)]
+        let attempt: Pin<&mut dyn Future<Output = Result<T, E>>> = this.attempt;
+        #[cfg(not(debug_assertions))]
+        let attempt = this.attempt;
+        this.call.poll_attempt(this.phase, this.timer, attempt, cx)
+    }
+}
+
+/// Where a step is.
+#[derive(Debug)]
+enum Phase {
+    /// Not yet admitted: the first poll asks.
+    Admit,
+    /// The attempt runs, inside this scope on each poll.
+    Run(AttemptScope),
+    /// The attempt failed and the call goes on: the timer holds the backoff.
+    Wait,
+}
+
+impl<T, E: Injectable> Retrying<'_, T, E> {
+    /// Polls the step: the attempt's admission on the first poll, the attempt while it runs, the
+    /// backoff after it. A first attempt that completes on its first poll (the common case) writes
+    /// nothing to the step, and never touches its timer unless the fn sets a `timeout`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn poll_attempt<B: Future<Output = Result<T, E>> + ?Sized>(
+        &mut self,
+        phase: &mut Phase,
+        mut timer: Pin<&mut Timer>,
+        mut attempt: Pin<&mut B>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<T, E>>> {
+        let next = match &*phase {
+            Phase::Admit => {
+                if let Err(rejected) = self.call.admit::<Rejected>() {
+                    return Poll::Ready(Some(Err((self.rejection)(rejected))));
+                }
+                if let Some(last) = self.last {
+                    last.set(self.call.is_last());
+                }
+                let span = self.call.span();
+                // With feature `testing`, a fault armed for this attempt stands in for it: the
+                // attempt is never polled, and the fault's error is its outcome.
+                #[cfg(feature = "testing")]
+                let span = match span.fault {
+                    Some(fault) => {
+                        let next = self.call.settle(Err(fault.error::<E>()), self.classify);
+                        return after(next, phase, timer, cx);
+                    }
+                    None => span.scope,
+                };
+                if self.timeout.is_some()
+                    && let Some(limit) = self.call.timeout()
+                {
+                    timer.as_mut().start(limit);
+                }
+                match run(&span, attempt.as_mut(), cx) {
+                    Poll::Ready(result) => self.call.settle(result, self.classify),
+                    Poll::Pending => {
+                        *phase = Phase::Run(span);
+                        match self.timed_out(timer.as_mut(), cx) {
+                            Some(next) => next,
+                            None => return Poll::Pending,
+                        }
+                    }
+                }
+            }
+            Phase::Run(scope) => match run(scope, attempt.as_mut(), cx) {
+                Poll::Ready(result) => self.call.settle(result, self.classify),
+                Poll::Pending => match self.timed_out(timer.as_mut(), cx) {
+                    Some(next) => next,
+                    None => return Poll::Pending,
+                },
+            },
+            Phase::Wait => {
+                return match timer.elapsed(cx) {
+                    Some(_) => Poll::Ready(None),
+                    None => Poll::Pending,
+                };
+            }
+        };
+        after(next, phase, timer, cx)
+    }
+
+    /// The attempt is pending: settled as a failure if its `timeout` has run out.
+    fn timed_out(&mut self, timer: Pin<&mut Timer>, cx: &mut Context<'_>) -> Option<Next<T, E>> {
+        let held = self.timeout?;
+        let limit = timer.elapsed(cx)?;
+        Some(self.call.settle_timed_out(held(TimedOut::new(limit))))
+    }
+}
+
+/// The attempt is settled: the call's result, or the backoff, which the step sleeps before it is
+/// ready for the next attempt. The timer, which held the attempt's `timeout`, holds the backoff.
+#[inline(always)]
+fn after<T, E>(
+    next: Next<T, E>,
+    phase: &mut Phase,
+    mut timer: Pin<&mut Timer>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<T, E>>> {
+    match next {
+        Next::Return(result) => Poll::Ready(Some(result)),
+        Next::Retry(wait) => {
+            // Leaves the attempt's scope.
+            *phase = Phase::Wait;
+            timer.as_mut().start(wait);
+            match timer.elapsed(cx) {
+                Some(_) => Poll::Ready(None),
+                None => Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Polls the attempt once inside its scope, under the panic guard: a panic out of it marks the
+/// thread, so that the call's permit, dropped on the way, records a failure (R3).
+#[inline(always)]
+fn run<B: Future + ?Sized>(
+    scope: &AttemptScope,
+    attempt: Pin<&mut B>,
+    cx: &mut Context<'_>,
+) -> Poll<B::Output> {
+    // An optimised build inlines each case of the scope; a debug build enters through guards
+    // compiled once.
+    #[cfg(not(debug_assertions))]
+    return scope.run(|| attempt.poll(cx));
+    #[cfg(debug_assertions)]
+    {
+        let entered = scope.enter();
+        let polled = attempt.poll(cx);
+        entered.returned();
+        polled
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A call's one timer: the attempt's `timeout` while it runs, the backoff after it. Made only
+    /// when needed, so that a call without `timeout` whose first attempt succeeds needs no tokio
+    /// runtime.
+    #[project = TimerProj]
+    #[derive(Debug)]
+    enum Timer {
+        Off,
+        On {
+            #[pin]
+            sleep: tokio::time::Sleep,
+            after: Duration,
+        },
+    }
+}
+
+impl Timer {
+    fn start(mut self: Pin<&mut Self>, after: Duration) {
+        self.set(Timer::On {
+            sleep: tokio::time::sleep(after),
+            after,
+        });
+    }
+
+    /// `Some(after)` once the timer has run out; never while it is off.
+    fn elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<Duration> {
+        match self.project() {
+            TimerProj::On { sleep, after } => match sleep.poll(cx) {
+                Poll::Ready(()) => Some(*after),
+                Poll::Pending => None,
+            },
+            TimerProj::Off => None,
+        }
+    }
+}
