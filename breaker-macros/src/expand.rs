@@ -326,9 +326,10 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
             .iter()
             .any(|arg| matches!(arg.handoff, Handoff::Clone { .. }));
         if is_async {
-            // The attempt takes its arguments as it starts, told by its `Step` through a cell
+            // The attempt takes its arguments as it starts, told by its `Step` through `Last`
             // whether it is the last; all else of the attempt (admission, scope, timeout,
-            // settling, backoff) is the `Step`'s, so the fn awaits once per attempt.
+            // settling, backoff) is the `Step`'s, so the fn awaits once per attempt. Nothing that
+            // holds the error lives across that `.await`: a non-`Send` error keeps it `Send`.
             let (slots, takes) = attempt_args(&cb.attempt_args, &quote!(#p::Last::get(&#last)));
             let (last_local, last_arg) = if clones {
                 (
