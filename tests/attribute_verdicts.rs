@@ -134,6 +134,76 @@ async fn timeout_is_recorded_and_retried() {
     assert_eq!((m.timeouts, m.failures, m.retries), (2, 2, 1));
 }
 
+static HANG_STARTS: AtomicU32 = AtomicU32::new(0);
+static HANG_DROPS: AtomicU32 = AtomicU32::new(0);
+
+/// What an attempt holds while it runs (a connection, a nested call's permit): counted when
+/// dropped.
+struct Held;
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HANG_DROPS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[circuit_breaker(
+    threshold = 5,
+    attempts = 2,
+    retry = "per_attempt",
+    backoff = "1s",
+    jitter = false,
+    timeout = "100ms"
+)]
+async fn hangs() -> Result<u32, ApiError> {
+    HANG_STARTS.fetch_add(1, Ordering::Relaxed);
+    let _held = Held;
+    std::future::pending::<()>().await;
+    Ok(1)
+}
+
+async fn settle_tasks() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn hang_counts() -> (u32, u32) {
+    (
+        HANG_STARTS.load(Ordering::Relaxed),
+        HANG_DROPS.load(Ordering::Relaxed),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attempt_cut_off_by_its_timeout_is_dropped_before_the_backoff() {
+    let call = tokio::spawn(hangs());
+    settle_tasks().await;
+    assert_eq!(hang_counts(), (1, 0), "the first attempt runs");
+    tokio::time::advance(Duration::from_millis(100)).await;
+    settle_tasks().await;
+    assert_eq!(
+        hang_counts(),
+        (1, 1),
+        "cut off: dropped at once, not after the backoff"
+    );
+    tokio::time::advance(Duration::from_millis(999)).await;
+    settle_tasks().await;
+    assert_eq!(hang_counts(), (1, 1), "the 1 s backoff is not over");
+    tokio::time::advance(Duration::from_millis(1)).await;
+    settle_tasks().await;
+    assert_eq!(hang_counts(), (2, 1), "the second attempt runs");
+    tokio::time::advance(Duration::from_millis(100)).await;
+    let result = call.await.unwrap();
+    assert!(
+        matches!(&result, Err(ApiError::TimedOut(t)) if t.after() == Duration::from_millis(100)),
+        "{result:?}"
+    );
+    assert_eq!(hang_counts(), (2, 2));
+    let m = breaker_of("hangs").metrics();
+    assert_eq!((m.timeouts, m.failures, m.retries), (2, 2, 1));
+}
+
 static PANIC_RUNS: AtomicU32 = AtomicU32::new(0);
 
 /// Fails, then panics, then succeeds.

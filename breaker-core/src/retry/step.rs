@@ -4,8 +4,9 @@
 //! The fn keeps its loop and its attempt's `async` block, which are the user's code, pinned in its
 //! own future. The rest of an attempt is the step's: it asks for the admission, enters the
 //! attempt's span and nesting scope around each poll of it (under the panic guard, R3), bounds it
-//! by its `timeout`, settles its outcome, and sleeps the backoff when the call goes on. The fn's
-//! future so awaits once per attempt, not twice (the attempt, then the backoff).
+//! by its `timeout`, and settles its outcome; the next step first sleeps the backoff, once the fn
+//! has dropped the attempt before it. The fn's future so awaits once per attempt, not twice (the
+//! attempt, then the backoff).
 //!
 //! What the attribute costs to compile is mostly what is compiled once per annotated fn
 //! (`benches/compile_time.sh`). So all of this is generic over the fn's `T` and `E` alone, and
@@ -59,6 +60,8 @@ pub struct Retrying<'a, T, E> {
     classify: fn(&E) -> Verdict,
     rejection: fn(Rejected) -> E,
     timeout: Option<fn(TimedOut) -> E>,
+    /// The backoff the last attempt left: the next step sleeps it before its admission.
+    wait: Option<Duration>,
     // `fn() -> T`: it holds no `T`, and is `Send` and `Sync` whatever `T` is.
     _result: PhantomData<fn() -> T>,
 }
@@ -91,6 +94,7 @@ pub(crate) fn retrying<'a, T, E>(
         classify,
         rejection,
         timeout,
+        wait: None,
         _result: PhantomData,
     }
 }
@@ -112,14 +116,14 @@ pub fn step<'s, 'a, T, E, F: Future<Output = Result<T, E>>>(
 }
 
 pin_project_lite::pin_project! {
-    /// One attempt of a call that retries, and the backoff after it when the call goes on. Ready
-    /// with `Some(result)` when the call is over, with `None` when the next attempt is to start:
-    /// the caller then awaits the step of that one.
+    /// The backoff the previous attempt left, if any, and one attempt of a call that retries.
+    /// Ready with `Some(result)` when the call is over, with `None` when the next attempt is to
+    /// start: the caller then drops this one, and awaits the step of that one.
     #[must_use = "futures do nothing unless awaited"]
     pub struct Step<'s, 'a, T, E, F> {
         call: &'s mut Retrying<'a, T, E>,
         phase: Phase,
-        // The attempt's `timeout` while it runs, the backoff after it.
+        // The backoff before the attempt, then the attempt's `timeout` while it runs.
         #[pin]
         timer: Timer,
         // Polled while it runs and never after it completes.
@@ -153,21 +157,27 @@ impl<T, E: Injectable, F: Future<Output = Result<T, E>>> Future for Step<'_, '_,
     }
 }
 
+/// What a step's poll returns: `Some(result)` when the call is over, `None` when the next attempt
+/// is to start.
+type Polled<T, E> = Poll<Option<Result<T, E>>>;
+
 /// Where a step is.
 #[derive(Debug)]
 enum Phase {
-    /// Not yet admitted: the first poll asks.
+    /// Not yet admitted: the first poll sleeps the backoff the last attempt left, if any, then
+    /// asks.
     Admit,
     /// The attempt runs, inside this scope on each poll.
     Run(AttemptScope),
-    /// The attempt failed and the call goes on: the timer holds the backoff.
+    /// The backoff before the admission: the timer holds it.
     Wait,
 }
 
 impl<T, E: Injectable> Retrying<'_, T, E> {
-    /// Polls the step: the attempt's admission on the first poll, the attempt while it runs, the
-    /// backoff after it. A first attempt that completes on its first poll (the common case) writes
-    /// nothing to the step, and never touches its timer unless the fn sets a `timeout`.
+    /// Polls the step: the backoff the previous attempt left, if any, then the attempt's
+    /// admission, then the attempt while it runs. A first attempt that completes on its first poll
+    /// (the common case) writes nothing to the step, and never touches its timer unless the fn
+    /// sets a `timeout`.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll_attempt<B: Future<Output = Result<T, E>> + ?Sized>(
         &mut self,
@@ -175,57 +185,77 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
         mut timer: Pin<&mut Timer>,
         mut attempt: Pin<&mut B>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<T, E>>> {
+    ) -> Polled<T, E> {
         let next = match &*phase {
             Phase::Admit => {
-                if let Err(rejected) = self.call.admit::<Rejected>() {
-                    return Poll::Ready(Some(Err((self.rejection)(rejected))));
-                }
-                if let Some(last) = self.last {
-                    last.set(self.call.is_last());
-                }
-                let span = self.call.span();
-                // With feature `testing`, a fault armed for this attempt stands in for it: the
-                // attempt is never polled, and the fault's error is its outcome.
-                #[cfg(feature = "testing")]
-                let span = match span.fault {
-                    Some(fault) => {
-                        let next = self.call.settle(Err(fault.error::<E>()), self.classify);
-                        return after(next, phase, timer, cx);
+                if let Some(wait) = self.wait.take() {
+                    *phase = Phase::Wait;
+                    timer.as_mut().start(wait);
+                    if timer.as_mut().elapsed(cx).is_none() {
+                        return Poll::Pending;
                     }
-                    None => span.scope,
-                };
-                if self.timeout.is_some()
-                    && let Some(limit) = self.call.timeout()
-                {
-                    timer.as_mut().start(limit);
                 }
-                match run(&span, attempt.as_mut(), cx) {
-                    Poll::Ready(result) => self.call.settle(result, self.classify),
-                    Poll::Pending => {
-                        *phase = Phase::Run(span);
-                        match self.timed_out(timer.as_mut(), cx) {
-                            Some(next) => next,
-                            None => return Poll::Pending,
-                        }
-                    }
+                match self.start(phase, timer, attempt, cx) {
+                    Ok(next) => next,
+                    Err(poll) => return poll,
+                }
+            }
+            Phase::Wait => {
+                if timer.as_mut().elapsed(cx).is_none() {
+                    return Poll::Pending;
+                }
+                match self.start(phase, timer, attempt, cx) {
+                    Ok(next) => next,
+                    Err(poll) => return poll,
                 }
             }
             Phase::Run(scope) => match run(scope, attempt.as_mut(), cx) {
                 Poll::Ready(result) => self.call.settle(result, self.classify),
-                Poll::Pending => match self.timed_out(timer.as_mut(), cx) {
+                Poll::Pending => match self.timed_out(timer, cx) {
                     Some(next) => next,
                     None => return Poll::Pending,
                 },
             },
-            Phase::Wait => {
-                return match timer.elapsed(cx) {
-                    Some(_) => Poll::Ready(None),
-                    None => Poll::Pending,
-                };
-            }
         };
-        after(next, phase, timer, cx)
+        Poll::Ready(self.after(next))
+    }
+
+    /// Admits the attempt and polls it a first time: `Ok` with its settled outcome when it is
+    /// over, `Err` with what the step's poll returns when it is not (or when it was refused).
+    #[inline(always)]
+    fn start<B: Future<Output = Result<T, E>> + ?Sized>(
+        &mut self,
+        phase: &mut Phase,
+        mut timer: Pin<&mut Timer>,
+        mut attempt: Pin<&mut B>,
+        cx: &mut Context<'_>,
+    ) -> Result<Next<T, E>, Polled<T, E>> {
+        if let Err(rejected) = self.call.admit::<Rejected>() {
+            return Err(Poll::Ready(Some(Err((self.rejection)(rejected)))));
+        }
+        if let Some(last) = self.last {
+            last.set(self.call.is_last());
+        }
+        let span = self.call.span();
+        // With feature `testing`, a fault armed for this attempt stands in for it: the attempt is
+        // never polled, and the fault's error is its outcome.
+        #[cfg(feature = "testing")]
+        let span = match span.fault {
+            Some(fault) => return Ok(self.call.settle(Err(fault.error::<E>()), self.classify)),
+            None => span.scope,
+        };
+        if self.timeout.is_some()
+            && let Some(limit) = self.call.timeout()
+        {
+            timer.as_mut().start(limit);
+        }
+        match run(&span, attempt.as_mut(), cx) {
+            Poll::Ready(result) => Ok(self.call.settle(result, self.classify)),
+            Poll::Pending => {
+                *phase = Phase::Run(span);
+                self.timed_out(timer, cx).ok_or(Poll::Pending)
+            }
+        }
     }
 
     /// The attempt is pending: settled as a failure if its `timeout` has run out.
@@ -234,26 +264,17 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
         let limit = timer.elapsed(cx)?;
         Some(self.call.settle_timed_out(held(TimedOut::new(limit))))
     }
-}
 
-/// The attempt is settled: the call's result, or the backoff, which the step sleeps before it is
-/// ready for the next attempt. The timer, which held the attempt's `timeout`, holds the backoff.
-#[inline(always)]
-fn after<T, E>(
-    next: Next<T, E>,
-    phase: &mut Phase,
-    mut timer: Pin<&mut Timer>,
-    cx: &mut Context<'_>,
-) -> Poll<Option<Result<T, E>>> {
-    match next {
-        Next::Return(result) => Poll::Ready(Some(result)),
-        Next::Retry(wait) => {
-            // Leaves the attempt's scope.
-            *phase = Phase::Wait;
-            timer.as_mut().start(wait);
-            match timer.elapsed(cx) {
-                Some(_) => Poll::Ready(None),
-                None => Poll::Pending,
+    /// The attempt is settled: the call's result, or `None` when the call goes on. The backoff is
+    /// the next step's to sleep, once the caller has dropped this attempt: an attempt cut off by
+    /// its `timeout` holds nothing (a connection, a nested call's permit) through the wait.
+    #[inline(always)]
+    fn after(&mut self, next: Next<T, E>) -> Option<Result<T, E>> {
+        match next {
+            Next::Return(result) => Some(result),
+            Next::Retry(wait) => {
+                self.wait = Some(wait);
+                None
             }
         }
     }
