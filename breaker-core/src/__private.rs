@@ -186,21 +186,6 @@ impl<T, E> Shape<T, E> {
         call.settle(self.into_result(returned), classify)
     }
 
-    /// An async call that retries, as the expansion runs it: kept for the whole call, the
-    /// [`step`] of each attempt awaited in turn (see [`Retrying`]).
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn retrying<'a>(
-        self,
-        call: Call<'static>,
-        last: Option<&'a Last>,
-        classify: fn(&E) -> Verdict,
-        rejection: fn(Rejected) -> E,
-        timeout: Option<fn(TimedOut) -> E>,
-    ) -> Retrying<'a, T, E> {
-        crate::retry::retrying(call, last, classify, rejection, timeout)
-    }
-
     /// An error the expansion makes itself (a rejection, a timeout) as the fn's return type. Every
     /// value the fn returns comes out of a method of its `Shape`: when the return type is not a
     /// `Result`, the `Shape` has no type, a method called on it gives none either, and rustc

@@ -170,7 +170,7 @@ impl<'b> Call<'b> {
 
     /// Settles an attempt that missed its timeout: a `Transient` failure (R3).
     pub fn settle_timeout<T, E: From<TimedOut>>(&mut self, after: Duration) -> Next<T, E> {
-        self.settle_error(TimedOut::new(after).into(), Verdict::Transient, true)
+        self.settle_timed_out(TimedOut::new(after).into())
     }
 
     /// Settles an attempt that missed its timeout with the fn's own error for it (what

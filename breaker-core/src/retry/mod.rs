@@ -26,6 +26,4 @@ pub use self::policy::{
     Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, Nested, jitter,
 };
 #[cfg(not(loom))]
-pub(crate) use self::step::retrying;
-#[cfg(not(loom))]
 pub use self::step::{Last, Retrying, Step, step};

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use super::call::{Call, Next};
 use super::nesting::AttemptScope;
+use crate::__private::Shape;
 use crate::{Injectable, Rejected, TimedOut, Verdict};
 
 /// Whether the attempt now starting is its call's last, which gets the fn's arguments themselves
@@ -52,7 +53,8 @@ impl Last {
 }
 
 /// An async call that retries, as its annotated fn runs it: the [`Call`], and how to make the
-/// fn's errors. The fn keeps it for the whole call and awaits a [`Step`] of it for each attempt.
+/// fn's errors. Made by [`Shape::retrying`]; the fn keeps it for the whole call and awaits a
+/// [`Step`] of it for each attempt.
 #[must_use = "a call does nothing unless its steps are awaited"]
 pub struct Retrying<'a, T, E> {
     call: Call<'static>,
@@ -75,27 +77,33 @@ impl<T, E> fmt::Debug for Retrying<'_, T, E> {
     }
 }
 
-/// Starts `call` as an annotated async fn that retries runs it: what
-/// [`Shape::retrying`](crate::__private::Shape::retrying) builds for the expansion. `last`, when
-/// the attempts take arguments of their own, is told at each admission whether that attempt is
-/// the call's last; `rejection` and `timeout` make the fn's error of a refusal and of a missed
-/// `timeout`, and `timeout` is `Some` exactly when the fn sets one.
-#[inline(always)]
-pub(crate) fn retrying<'a, T, E>(
-    call: Call<'static>,
-    last: Option<&'a Last>,
-    classify: fn(&E) -> Verdict,
-    rejection: fn(Rejected) -> E,
-    timeout: Option<fn(TimedOut) -> E>,
-) -> Retrying<'a, T, E> {
-    Retrying {
-        call,
-        last,
-        classify,
-        rejection,
-        timeout,
-        wait: None,
-        _result: PhantomData,
+impl<T, E> Shape<T, E> {
+    /// Starts `call` as an annotated async fn that retries runs it, kept for the whole call, the
+    /// [`step`] of each attempt awaited in turn. A method of the `Shape`, as every value the
+    /// expansion makes of the fn's types: when the return type is not a `Result`, the `Shape` has
+    /// no type, and rustc reports it alone. `last`, when the attempts take arguments of their own,
+    /// is told at each admission whether that attempt is the call's last; `rejection` and
+    /// `timeout` make the fn's error of a refusal and of a missed `timeout`, and `timeout` is
+    /// `Some` exactly when the fn sets one.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn retrying<'a>(
+        self,
+        call: Call<'static>,
+        last: Option<&'a Last>,
+        classify: fn(&E) -> Verdict,
+        rejection: fn(Rejected) -> E,
+        timeout: Option<fn(TimedOut) -> E>,
+    ) -> Retrying<'a, T, E> {
+        Retrying {
+            call,
+            last,
+            classify,
+            rejection,
+            timeout,
+            wait: None,
+            _result: PhantomData,
+        }
     }
 }
 
@@ -187,28 +195,6 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
         cx: &mut Context<'_>,
     ) -> Polled<T, E> {
         let next = match &*phase {
-            Phase::Admit => {
-                if let Some(wait) = self.wait.take() {
-                    *phase = Phase::Wait;
-                    timer.as_mut().start(wait);
-                    if timer.as_mut().elapsed(cx).is_none() {
-                        return Poll::Pending;
-                    }
-                }
-                match self.start(phase, timer, attempt, cx) {
-                    Ok(next) => next,
-                    Err(poll) => return poll,
-                }
-            }
-            Phase::Wait => {
-                if timer.as_mut().elapsed(cx).is_none() {
-                    return Poll::Pending;
-                }
-                match self.start(phase, timer, attempt, cx) {
-                    Ok(next) => next,
-                    Err(poll) => return poll,
-                }
-            }
             Phase::Run(scope) => match run(scope, attempt.as_mut(), cx) {
                 Poll::Ready(result) => self.call.settle(result, self.classify),
                 Poll::Pending => match self.timed_out(timer, cx) {
@@ -216,6 +202,23 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
                     None => return Poll::Pending,
                 },
             },
+            Phase::Admit | Phase::Wait => {
+                if let Phase::Admit = phase
+                    && let Some(wait) = self.wait.take()
+                {
+                    *phase = Phase::Wait;
+                    timer.as_mut().start(wait);
+                }
+                if let Phase::Wait = phase
+                    && timer.as_mut().elapsed(cx).is_none()
+                {
+                    return Poll::Pending;
+                }
+                match self.start(phase, timer, attempt, cx) {
+                    Ok(next) => next,
+                    Err(poll) => return poll,
+                }
+            }
         };
         Poll::Ready(self.after(next))
     }
