@@ -59,7 +59,7 @@ macro_rules! __breaker_call_at {
 pub use crate::__breaker_call_at as call_at;
 pub use crate::registry::{BREAKERS, CALL_SITES};
 /// The retry driver the expansion runs a call with: not part of the public API.
-pub use crate::retry::{AttemptScope, Call, Last, Next, Retrying, Step, step};
+pub use crate::retry::{AttemptScope, Call, Last, Next, Retrying, Step};
 #[cfg(feature = "testing")]
 pub use crate::testing::driver::{Attempted, Faulty, Prepared};
 pub use crate::{

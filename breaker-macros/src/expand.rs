@@ -350,8 +350,9 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 None => quote!(#p::None),
             };
             // The attempt is built in the step's argument, whose bound gives its `async` block
-            // its output type. Paths rather than methods, and no pinning here: every token of
-            // the expansion is checked again for each annotated fn.
+            // its output type. No pinning and no method through `Pin` here: every token of the
+            // expansion is checked again for each annotated fn. Both calls are methods of the
+            // `Shape`, so a fn that returns no `Result` gets the one error on its return type.
             quote! {{
                 #slots
                 #last_local
@@ -364,7 +365,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 );
                 loop {
                     if let #p::Some(#result) =
-                        #p::step(&mut #call, async { #takes #(#user_stmts)* }).await
+                        #shape.step(&mut #call, async { #takes #(#user_stmts)* }).await
                     {
                         break #result;
                     }

@@ -26,4 +26,4 @@ pub use self::policy::{
     Backoff, CallPolicy, CallPolicyBuilder, DEFAULT_BACKOFF, Granularity, Nested, jitter,
 };
 #[cfg(not(loom))]
-pub use self::step::{Last, Retrying, Step, step};
+pub use self::step::{Last, Retrying, Step};

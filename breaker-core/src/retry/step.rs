@@ -79,7 +79,7 @@ impl<T, E> fmt::Debug for Retrying<'_, T, E> {
 
 impl<T, E> Shape<T, E> {
     /// Starts `call` as an annotated async fn that retries runs it, kept for the whole call, the
-    /// [`step`] of each attempt awaited in turn. A method of the `Shape`, as every value the
+    /// [`step`](Shape::step) of each attempt awaited in turn. A method of the `Shape`, as every value the
     /// expansion makes of the fn's types: when the return type is not a `Result`, the `Shape` has
     /// no type, and rustc reports it alone. `last`, when the attempts take arguments of their own,
     /// is told at each admission whether that attempt is the call's last; `rejection` and
@@ -105,21 +105,23 @@ impl<T, E> Shape<T, E> {
             _result: PhantomData,
         }
     }
-}
 
-/// The step of `attempt`, the next attempt of `call`, built in the argument: the bound names its
-/// output, which gives its `async` block that type, so `?` and `return` in the body infer as they
-/// do in the fn.
-#[inline]
-pub fn step<'s, 'a, T, E, F: Future<Output = Result<T, E>>>(
-    call: &'s mut Retrying<'a, T, E>,
-    attempt: F,
-) -> Step<'s, 'a, T, E, F> {
-    Step {
-        call,
-        phase: Phase::Admit,
-        timer: Timer::Off,
-        attempt,
+    /// The step of `attempt`, the next attempt of `call`, built in the argument: the bound names
+    /// its output, which gives its `async` block that type, so `?` and `return` in the body infer
+    /// as they do in the fn. A method of the `Shape` too: a fn that returns no `Result` gets one
+    /// error, on its return type, and none here.
+    #[inline]
+    pub fn step<'s, 'a, F: Future<Output = Result<T, E>>>(
+        self,
+        call: &'s mut Retrying<'a, T, E>,
+        attempt: F,
+    ) -> Step<'s, 'a, T, E, F> {
+        Step {
+            call,
+            phase: Phase::Admit,
+            timer: Timer::Off,
+            attempt,
+        }
     }
 }
 
