@@ -13,18 +13,25 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use breakerbox::{Breaker, Config, ConfigBuilder, Rejected, Window, circuit_breaker};
+use breakerbox::{Breaker, Config, ConfigBuilder, Rejected, TimedOut, Window, circuit_breaker};
 
 #[derive(Debug)]
 #[allow(dead_code)] // read only through `Debug`
 enum Error {
     Down,
     Rejected(Rejected),
+    TimedOut(TimedOut),
 }
 
 impl From<Rejected> for Error {
     fn from(r: Rejected) -> Self {
         Error::Rejected(r)
+    }
+}
+
+impl From<TimedOut> for Error {
+    fn from(t: TimedOut) -> Self {
+        Error::TimedOut(t)
     }
 }
 
@@ -91,6 +98,18 @@ async fn annotated_retrying_async() -> Result<u32, Error> {
     operation()
 }
 
+/// The same with a `timeout`: an attempt ready on its first poll reads the clock for its deadline
+/// and makes no timer.
+#[circuit_breaker(
+    name = "instructions.retrying_async_timeout",
+    attempts = 3,
+    retry = "per_call",
+    timeout = "1s"
+)]
+async fn annotated_retrying_async_timeout() -> Result<u32, Error> {
+    operation()
+}
+
 /// Polls a future that is ready at once, without a runtime.
 fn ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
@@ -131,6 +150,9 @@ const PATHS: &[(&str, fn())] = &[
     }),
     ("annotated_retrying_async_success", || {
         let _ = black_box(ready(annotated_retrying_async()));
+    }),
+    ("annotated_retrying_async_timeout_success", || {
+        let _ = black_box(ready(annotated_retrying_async_timeout()));
     }),
 ];
 

@@ -973,7 +973,7 @@
 //! | what | needs a tokio runtime |
 //! |---|---|
 //! | an `async fn` that retries: its backoff sleeps on tokio's timer | yes: a runtime with the time driver (`#[tokio::main]`, or `enable_time`) |
-//! | `timeout`: tokio's `timeout` | yes, as above |
+//! | `timeout`: tokio's timer (for a call that retries, made only once an attempt is still pending after its first poll) | yes, as above |
 //! | tests with paused time (`start_paused = true`, `tokio::time::pause`) | yes, with tokio's `test-util` feature |
 //! | an `async fn` with one attempt and no `timeout` | no: it awaits the body in place, on any executor |
 //! | a blocking fn, retrying or not | no: it sleeps with `std::thread::sleep` |

@@ -1,5 +1,7 @@
 //! How arguments reach each attempt: owned ones are cloned for every attempt but the last, which
-//! gets the original; `&mut` ones are lent again to each attempt.
+//! gets the original; `&mut` ones are lent again to each attempt; a `mut` one of a type the
+//! compiler copies (a number, `bool`, `char`, a shared reference, a tuple or array of them) is
+//! copied afresh for each attempt, so no attempt sees what an earlier one did to it.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -68,6 +70,49 @@ fn blocking_fn_retries_with_its_arguments() {
     assert_eq!(parse_blocking("42".to_owned(), &mut log), Ok(42));
     assert_eq!(log, ["42", "42", "42"]);
     assert_eq!(SYNC_RUNS.load(Ordering::Relaxed), 3);
+}
+
+/// Each attempt counts down its own copy of `budget` and `window`, and records them before and
+/// after.
+#[circuit_breaker(threshold = 10, attempts = 3, retry = "per_call", backoff = "10ms")]
+async fn count_down(
+    mut budget: u32,
+    mut window: (u8, [i16; 2]),
+    seen: &mut Vec<(u32, (u8, [i16; 2]))>,
+) -> Result<u32, ApiError> {
+    seen.push((budget, window));
+    budget -= 1;
+    window.0 += 1;
+    window.1[1] -= 1;
+    seen.push((budget, window));
+    Err(ApiError::Down)
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_attempt_copies_a_mut_copy_argument_afresh() {
+    let mut seen = Vec::new();
+    assert_eq!(
+        count_down(7, (1, [0, 0]), &mut seen).await,
+        Err(ApiError::Down)
+    );
+    let attempt = [(7, (1, [0, 0])), (6, (2, [0, -1]))];
+    assert_eq!(seen, attempt.repeat(3));
+}
+
+/// The same for a blocking fn, whose attempts run in a loop.
+#[circuit_breaker(threshold = 10, attempts = 3, retry = "per_attempt", backoff = "0ms")]
+fn count_down_blocking(mut left: u64, seen: &mut Vec<u64>) -> Result<u64, ApiError> {
+    seen.push(left);
+    left -= 1;
+    seen.push(left);
+    Err(ApiError::Down)
+}
+
+#[test]
+fn each_blocking_attempt_copies_a_mut_copy_argument_afresh() {
+    let mut seen = Vec::new();
+    assert_eq!(count_down_blocking(9, &mut seen), Err(ApiError::Down));
+    assert_eq!(seen, [9, 8, 9, 8, 9, 8]);
 }
 
 /// One attempt: the argument is moved in as is, `Clone` or not.

@@ -204,6 +204,26 @@ async fn an_attempt_cut_off_by_its_timeout_is_dropped_before_the_backoff() {
     assert_eq!((m.timeouts, m.failures, m.retries), (2, 2, 1));
 }
 
+/// Ready on its first poll, with a `timeout` and attempts to spare.
+#[circuit_breaker(threshold = 5, attempts = 3, retry = "per_call", timeout = "1s")]
+async fn ready_at_once() -> Result<u32, ApiError> {
+    Ok(3)
+}
+
+/// An attempt that completes on its first poll makes no timer, though its fn sets a `timeout`:
+/// polled once with no tokio runtime to make one on, the call is over.
+#[test]
+fn an_attempt_ready_at_once_makes_no_timer() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    let mut call = std::pin::pin!(ready_at_once());
+    let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    assert_eq!(polled, Poll::Ready(Ok(3)));
+    let m = breaker_of("ready_at_once").metrics();
+    assert_eq!((m.successes, m.timeouts, m.retries), (1, 0, 0));
+}
+
 static PANIC_RUNS: AtomicU32 = AtomicU32::new(0);
 
 /// Fails, then panics, then succeeds.

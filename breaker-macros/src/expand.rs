@@ -457,6 +457,11 @@ fn attempt_args(args: &[AttemptArg], last: &TokenStream) -> (TokenStream, TokenS
             Handoff::Reborrow => {
                 takes.extend(quote!(#cfgs let #mutability #ident = &mut *#ident;));
             }
+            Handoff::Copy => {
+                // As for a clone: the parameter itself is never changed.
+                slots.extend(quote!(#cfgs let _ = &mut #ident;));
+                takes.extend(quote!(#cfgs let #mutability #ident = #ident;));
+            }
         }
     }
     (slots, takes)

@@ -102,6 +102,8 @@ pub(crate) enum Handoff {
     Clone { ty: Box<Type> },
     /// `&mut T`: reborrowed for each attempt.
     Reborrow,
+    /// A `mut` argument of a type the compiler copies: each attempt gets a copy to change.
+    Copy,
 }
 
 /// A named argument that each attempt gets its own of.
@@ -246,7 +248,10 @@ pub(crate) fn circuit_breaker(
                 Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
                     let handoff = match strip(&typed.ty) {
                         Type::Reference(r) if r.mutability.is_some() => Handoff::Reborrow,
-                        Type::Reference(_) => continue,
+                        // Each attempt reads the fn's own, which it cannot change: nothing to
+                        // rebind, and no `Clone` bound to check.
+                        ty if is_copy(ty) && pat.mutability.is_none() => continue,
+                        ty if is_copy(ty) => Handoff::Copy,
                         _ => Handoff::Clone {
                             ty: typed.ty.clone(),
                         },
@@ -739,6 +744,32 @@ fn is_track_caller(attr: &Attr) -> bool {
 }
 
 /// `T` without the parentheses or invisible groups around it.
+/// Whether `ty` is, as written, a type the compiler copies: a shared reference, a primitive
+/// number, `bool` or `char`, or a tuple or array of them. Its attempts then share no state a
+/// clone would have to separate. (A crate that names a type of its own after a primitive gets a
+/// compile error from the rebinding, never a shared value.)
+fn is_copy(ty: &Type) -> bool {
+    const PRIMITIVES: [&str; 16] = [
+        "bool", "char", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16",
+        "u32", "u64", "u128", "usize",
+    ];
+    match strip(ty) {
+        Type::Reference(r) => r.mutability.is_none(),
+        Type::Path(path) => {
+            path.qself.is_none()
+                && path.path.leading_colon.is_none()
+                && path.path.segments.len() == 1
+                && path.path.segments[0].arguments.is_none()
+                && PRIMITIVES
+                    .iter()
+                    .any(|name| path.path.segments[0].ident == name)
+        }
+        Type::Tuple(tuple) => tuple.elems.iter().all(is_copy),
+        Type::Array(array) => is_copy(&array.elem),
+        _ => false,
+    }
+}
+
 fn strip(ty: &Type) -> &Type {
     match ty {
         Type::Paren(p) => strip(&p.elem),

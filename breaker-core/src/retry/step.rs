@@ -10,9 +10,12 @@
 //!
 //! What the attribute costs to compile is mostly what is compiled once per annotated fn
 //! (`benches/compile_time.sh`). So all of this is generic over the fn's `T` and `E` alone, and
-//! compiled once per error and success type; what is compiled per fn is a `Step`'s poll, a
-//! hand-over. A debug build hands the attempt over as `dyn Future`; an optimised build as its
-//! own type, and inlines it all.
+//! compiled once per error and success type; what is compiled per fn is a `Step`: the attempt, its
+//! timer and a reference to its call, with a poll that only hands over. A debug build hands the
+//! attempt over as `dyn Future`; an optimised build as its own type, and inlines it all. What else
+//! a step needs across its polls (where it is, the attempt's span and scope) is kept in the
+//! [`Retrying`], so that the drop of each fn's `Step` has nothing more to drop than the attempt and
+//! the timer.
 
 use std::fmt;
 use std::future::Future;
@@ -64,6 +67,8 @@ pub struct Retrying<'a, T, E> {
     timeout: Option<fn(TimedOut) -> E>,
     /// The backoff the last attempt left: the next step sleeps it before its admission.
     wait: Option<Duration>,
+    /// Where the current step is; `Admit` between steps.
+    phase: Phase,
     // `fn() -> T`: it holds no `T`, and is `Send` and `Sync` whatever `T` is.
     _result: PhantomData<fn() -> T>,
 }
@@ -102,6 +107,7 @@ impl<T, E> Shape<T, E> {
             rejection,
             timeout,
             wait: None,
+            phase: Phase::Admit,
             _result: PhantomData,
         }
     }
@@ -118,7 +124,6 @@ impl<T, E> Shape<T, E> {
     ) -> Step<'s, 'a, T, E, F> {
         Step {
             call,
-            phase: Phase::Admit,
             timer: Timer::Off,
             attempt,
         }
@@ -132,7 +137,6 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct Step<'s, 'a, T, E, F> {
         call: &'s mut Retrying<'a, T, E>,
-        phase: Phase,
         // The backoff before the attempt, then the attempt's `timeout` while it runs.
         #[pin]
         timer: Timer,
@@ -146,7 +150,6 @@ impl<T, E, F> fmt::Debug for Step<'_, '_, T, E, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Step")
             .field("call", &self.call)
-            .field("phase", &self.phase)
             .finish_non_exhaustive()
     }
 }
@@ -163,7 +166,7 @@ impl<T, E: Injectable, F: Future<Output = Result<T, E>>> Future for Step<'_, '_,
         let attempt: Pin<&mut dyn Future<Output = Result<T, E>>> = this.attempt;
         #[cfg(not(debug_assertions))]
         let attempt = this.attempt;
-        this.call.poll_attempt(this.phase, this.timer, attempt, cx)
+        this.call.poll_attempt(this.timer, attempt, cx)
     }
 }
 
@@ -186,37 +189,41 @@ enum Phase {
 impl<T, E: Injectable> Retrying<'_, T, E> {
     /// Polls the step: the backoff the previous attempt left, if any, then the attempt's
     /// admission, then the attempt while it runs. A first attempt that completes on its first poll
-    /// (the common case) writes nothing to the step, and never touches its timer unless the fn
-    /// sets a `timeout`.
+    /// (the common case) makes no timer, not even when the fn sets a `timeout`.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll_attempt<B: Future<Output = Result<T, E>> + ?Sized>(
         &mut self,
-        phase: &mut Phase,
         mut timer: Pin<&mut Timer>,
         mut attempt: Pin<&mut B>,
         cx: &mut Context<'_>,
     ) -> Polled<T, E> {
-        let next = match &*phase {
-            Phase::Run(scope) => match run(scope, attempt.as_mut(), cx) {
-                Poll::Ready(result) => self.call.settle(result, self.classify),
-                Poll::Pending => match self.timed_out(timer, cx) {
-                    Some(next) => next,
-                    None => return Poll::Pending,
-                },
-            },
+        let next = match &self.phase {
+            Phase::Run(scope) => {
+                let next = match run(scope, attempt.as_mut(), cx) {
+                    Poll::Ready(result) => self.call.settle(result, self.classify),
+                    Poll::Pending => match self.timed_out(timer.as_mut(), cx) {
+                        Some(next) => next,
+                        None => return Poll::Pending,
+                    },
+                };
+                // The attempt is over, and its scope (its span) with it.
+                self.phase = Phase::Admit;
+                next
+            }
             Phase::Admit | Phase::Wait => {
-                if let Phase::Admit = phase
+                if let Phase::Admit = self.phase
                     && let Some(wait) = self.wait.take()
                 {
-                    *phase = Phase::Wait;
+                    self.phase = Phase::Wait;
                     timer.as_mut().start(wait);
                 }
-                if let Phase::Wait = phase
-                    && timer.as_mut().elapsed(cx).is_none()
-                {
-                    return Poll::Pending;
+                if let Phase::Wait = self.phase {
+                    if timer.as_mut().elapsed(cx).is_none() {
+                        return Poll::Pending;
+                    }
+                    self.phase = Phase::Admit;
                 }
-                match self.start(phase, timer, attempt, cx) {
+                match self.start(timer, attempt, cx) {
                     Ok(next) => next,
                     Err(poll) => return poll,
                 }
@@ -230,7 +237,6 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
     #[inline(always)]
     fn start<B: Future<Output = Result<T, E>> + ?Sized>(
         &mut self,
-        phase: &mut Phase,
         mut timer: Pin<&mut Timer>,
         mut attempt: Pin<&mut B>,
         cx: &mut Context<'_>,
@@ -257,7 +263,7 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
         match run(&span, attempt.as_mut(), cx) {
             Poll::Ready(result) => Ok(self.call.settle(result, self.classify)),
             Poll::Pending => {
-                *phase = Phase::Run(span);
+                self.phase = Phase::Run(span);
                 self.timed_out(timer, cx).ok_or(Poll::Pending)
             }
         }
@@ -307,13 +313,18 @@ fn run<B: Future + ?Sized>(
 }
 
 pin_project_lite::pin_project! {
-    /// A call's one timer: the attempt's `timeout` while it runs, the backoff after it. Made only
-    /// when needed, so that a call without `timeout` whose first attempt succeeds needs no tokio
-    /// runtime.
+    /// A step's one timer: the backoff before its attempt, then the attempt's `timeout` while it
+    /// runs. Started with its deadline alone; the sleep is made the first time the task waits on
+    /// it. So an attempt that completes on its first poll makes none, not even with a `timeout`,
+    /// and a call needs a tokio runtime only once it waits.
     #[project = TimerProj]
     #[derive(Debug)]
     enum Timer {
         Off,
+        Due {
+            deadline: tokio::time::Instant,
+            after: Duration,
+        },
         On {
             #[pin]
             sleep: tokio::time::Sleep,
@@ -324,20 +335,25 @@ pin_project_lite::pin_project! {
 
 impl Timer {
     fn start(mut self: Pin<&mut Self>, after: Duration) {
-        self.set(Timer::On {
-            sleep: tokio::time::sleep(after),
-            after,
-        });
+        let deadline = tokio::time::Instant::now() + after;
+        self.set(Timer::Due { deadline, after });
     }
 
-    /// `Some(after)` once the timer has run out; never while it is off.
-    fn elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<Duration> {
+    /// `Some(after)` once the timer has run out; never while it is off. Until then the task is
+    /// woken when it does.
+    fn elapsed(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<Duration> {
+        if let Timer::Due { deadline, after } = *self {
+            self.set(Timer::On {
+                sleep: tokio::time::sleep_until(deadline),
+                after,
+            });
+        }
         match self.project() {
             TimerProj::On { sleep, after } => match sleep.poll(cx) {
                 Poll::Ready(()) => Some(*after),
                 Poll::Pending => None,
             },
-            TimerProj::Off => None,
+            TimerProj::Off | TimerProj::Due { .. } => None,
         }
     }
 }
