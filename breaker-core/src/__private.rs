@@ -173,7 +173,7 @@ impl<T, E> Shape<T, E> {
 
     /// Settles an attempt of a call that retries: what [`Call::settle`] does, with the attempt's
     /// outcome taken as a plain `Result` (one call in the expansion instead of two).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn settle(
         self,
         call: &mut Call<'_>,
@@ -222,7 +222,7 @@ impl<E: From<Rejected>> HoldsRejection for E {
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn held(rejected: Rejected) -> E {
-        rejected.into()
+        E::from(rejected)
     }
 }
 
@@ -243,7 +243,7 @@ impl<E: From<TimedOut>> HoldsTimeout for E {
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn held(timed_out: TimedOut) -> E {
-        timed_out.into()
+        E::from(timed_out)
     }
 }
 
@@ -362,7 +362,7 @@ pin_project_lite::pin_project! {
 impl<F: Future> Future for Attempt<F> {
     type Output = F::Output;
 
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn poll(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -389,7 +389,7 @@ impl<F: Future> Future for Attempt<F> {
 
 /// An attempt without a span or a fault, in its call's nesting scope and the panic guard: what
 /// [`CallPolicy::run`] runs its operation's futures as.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn scoped_attempt<F: Future>(attempt: F, scope: AttemptScope) -> Attempt<F> {
     Attempt {
         inner: attempt,
@@ -398,7 +398,7 @@ pub(crate) fn scoped_attempt<F: Future>(attempt: F, scope: AttemptScope) -> Atte
 }
 
 /// Runs one blocking attempt inside its span and scope; see [`attempt`].
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn attempt_blocking<R, F: FnOnce() -> R>(attempt: F, span: &AttemptSpan) -> Output<R> {
     #[cfg(feature = "testing")]
     let (attempt, span) = {
@@ -431,14 +431,14 @@ pub fn admit(breaker: &Breaker) -> Result<Permit<'_>, Rejected> {
 
 /// Asks the call's breaker for the next attempt of a call that retries, and says whether that
 /// attempt is the call's last, for the expansion to hand it the original arguments.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline)]
 pub fn admit_next(call: &mut Call<'_>) -> Result<bool, Rejected> {
     call.admit()?;
     Ok(call.is_last())
 }
 
 /// Asks the call's breaker for the next attempt of a call that retries.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline)]
 pub fn admit_attempt(call: &mut Call<'_>) -> Result<(), Rejected> {
     call.admit()
 }
@@ -476,6 +476,13 @@ pub fn attempt_span(breaker: &Breaker) -> AttemptSpan {
     #[cfg(feature = "testing")]
     let scope = Prepared::new(scope, breaker);
     scope
+}
+
+/// The classifier of a fn without `classify`: every error is [`Verdict::Transient`]. Here, and
+/// not [`Verdict::transient`], so that its copy for each error type is compiled in a codegen unit
+/// the expansion's other helpers already need.
+pub fn transient<E>(_: &E) -> Verdict {
+    Verdict::Transient
 }
 
 /// The `classify` fn as the pointer [`Call::settle`] takes. The expansion passes a closure that

@@ -20,6 +20,12 @@
 // `generation`, `metrics` and the small value types sit under all of them. `testing` (feature
 // `testing` only) sits beside `registry`: it resets breakers, pins jitter, and hands the driver the
 // faults it injects, through a hook that exists only with the feature.
+//
+// Inlining hints (`#[inline]`, `#[inline(always)]`) are written `cfg_attr(not(debug_assertions),
+// ..)`: an optimised build inlines the hot path across crates as before. A build with debug
+// assertions (a dev profile) would otherwise compile each hinted fn that an annotated fn reaches
+// again in the user's crate, one codegen unit per module of ours, and inline none of them; without
+// the hints it links this crate's own copies (`benches/compile_time.sh`).
 mod circuit;
 mod clock;
 mod config;

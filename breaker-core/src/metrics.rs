@@ -135,14 +135,14 @@ impl Counters {
     }
 
     /// Counts an admission in this thread's slot.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn admitted(&self) {
         let slot = lease::index();
         bump_slot(slot, &self.slots[slot].admitted);
     }
 
     /// Counts a success in this thread's slot: the settling thread's, whichever admitted it.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn success(&self) {
         let slot = lease::index();
         bump_slot(slot, &self.slots[slot].successes);
@@ -150,7 +150,7 @@ impl Counters {
 
     /// Counts a rejection in this thread's slot: during an outage every caller rejects, and
     /// one shared counter would put them all on one cache line.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn rejected(&self) {
         let slot = lease::index();
         bump_slot(slot, &self.slots[slot].rejected);
@@ -280,7 +280,7 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn bump_slot(slot: usize, counter: &AtomicU64) {
     if slot == SHARED_SLOT {
         counter.fetch_add(1, Ordering::Relaxed);
@@ -350,7 +350,7 @@ mod lease {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn index() -> usize {
         match INDEX.try_with(Cell::get) {
             Ok(UNASSIGNED) => assign(),

@@ -241,7 +241,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
                 ))
             }
         }
-        None => quote!(#p::Verdict::transient),
+        None => quote!(#p::transient),
     };
     let is_async = cb.item.sig.asyncness.is_some();
     let user_stmts = &cb.item.block.stmts;
@@ -265,7 +265,7 @@ fn body(cb: &CircuitBreaker) -> TokenStream {
     // Without `classify`, the verdict fn is named where it is passed: no local to keep.
     let (classify_local, classify_arg) = match &cb.classify {
         Some(_) => (quote!(let #classify = #classify_fn;), quote!(#classify)),
-        None => (TokenStream::new(), quote!(#p::Verdict::transient)),
+        None => (TokenStream::new(), quote!(#p::transient)),
     };
     // Every value the fn returns comes out of a method of the `Shape`, called with method syntax:
     // when the return type is not a `Result`, the `Shape` has no type, and a method called on it

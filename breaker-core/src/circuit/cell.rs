@@ -45,7 +45,7 @@ impl Cell {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn load(&self) -> Word {
         // Acquire pairs with the AcqRel compare-and-swap of each change, so a thread admitted in
         // generation g sees everything the winner of g wrote before publishing it.

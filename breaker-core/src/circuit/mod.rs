@@ -213,7 +213,7 @@ impl Breaker {
     /// assert!(search("").is_err());
     /// assert_eq!(SEARCH.metrics().ignored, 1);
     /// ```
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = self.cell.load();
         if matches!(word.state(), State::Closed | State::Disabled) {
@@ -237,7 +237,7 @@ impl Breaker {
     /// handle.join().unwrap();
     /// assert_eq!(api.metrics().successes, 1);
     /// ```
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn acquire_owned(self: &std::sync::Arc<Self>) -> Result<OwnedPermit, Rejected> {
         let permit = self.try_acquire()?;
         Ok(OwnedPermit::new(
@@ -248,7 +248,7 @@ impl Breaker {
 
     /// A ticket for an admission in `word`, stamped with the time only when a slow-call policy
     /// will ask how long the call took (R9: no clock read otherwise).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn ticket(&self, word: Word, probe: bool) -> Ticket {
         let ticket = Ticket::new(word.generation(), probe);
         if self.config.slow.is_some() {
@@ -387,7 +387,7 @@ impl Breaker {
     /// The hot path (R9): a closed breaker with the consecutive policy whose failure count is
     /// zero reads its state and count, bumps a counter only this thread writes, and stores nothing
     /// shared. Everything else is out of line.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn on_success(&self, ticket: Ticket) {
         if let Some(consecutive) = self.policies.consecutive_only()
             && !ticket.is_probe()

@@ -21,23 +21,23 @@ const START_SHIFT: u32 = 34;
 const START_MASK: u64 = (1 << (64 - START_SHIFT)) - 1;
 
 impl Ticket {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) const fn new(generation: u32, probe: bool) -> Ticket {
         Ticket(generation as u64 | if probe { PROBE_BIT } else { 0 })
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) const fn generation(self) -> u32 {
         self.0 as u32
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) const fn is_probe(self) -> bool {
         self.0 & PROBE_BIT != 0
     }
 
     /// The same ticket, stamped with its admission time.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) const fn started_at(self, now: crate::clock::Millis) -> Ticket {
         Ticket(self.0 | ((now & START_MASK) << START_SHIFT))
     }
@@ -47,13 +47,13 @@ impl Ticket {
         (now & START_MASK).wrapping_sub(self.0 >> START_SHIFT) & START_MASK
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) const fn is_driven(self) -> bool {
         self.0 & DRIVEN_BIT != 0
     }
 
     #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     const fn driven(self) -> Ticket {
         Ticket(self.0 | DRIVEN_BIT)
     }
@@ -78,14 +78,14 @@ pub struct Permit<'a> {
 }
 
 impl<'a> Permit<'a> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn new(breaker: &'a Breaker, ticket: Ticket) -> Permit<'a> {
         Permit { breaker, ticket }
     }
 
     #[cfg_attr(loom, allow(dead_code))] // used by the retry driver, which loom leaves out
     /// Marks the permit as one whose attempts the driver runs inside its panic guard.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn driven(mut self) -> Permit<'a> {
         self.ticket = self.ticket.driven();
         self
@@ -114,20 +114,20 @@ impl<'a> Permit<'a> {
     }
 
     /// Takes the permit apart without running its `Drop`: the outcome methods settle it.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn settle(self) -> (&'a Breaker, Ticket) {
         let this = ManuallyDrop::new(self);
         (this.breaker, this.ticket)
     }
 
     /// The ticket, for an owned permit to carry; this permit is gone without a trace.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn into_ticket(self) -> Ticket {
         self.settle().1
     }
 
     /// Records a success.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn success(self) {
         let (breaker, ticket) = self.settle();
         breaker.on_success(ticket);
@@ -163,7 +163,7 @@ impl<'a> Permit<'a> {
 
 impl Drop for Permit<'_> {
     /// Only a permit that was never settled gets here: a cancelled call, or a panic.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn drop(&mut self) {
         self.breaker.on_unsettled(self.ticket);
     }
@@ -296,13 +296,13 @@ pub(crate) mod unwind {
 
     impl Guard {
         /// A guard around what runs until [`Guard::disarm`].
-        #[inline(always)]
+        #[cfg_attr(not(debug_assertions), inline(always))]
         pub(crate) fn arm() -> Guard {
             Guard(())
         }
 
         /// What ran returned: no panic came out of it.
-        #[inline(always)]
+        #[cfg_attr(not(debug_assertions), inline(always))]
         pub(crate) fn disarm(self) {
             std::mem::forget(self);
         }

@@ -26,7 +26,7 @@ impl Consecutive {
 
     /// A success of `generation`: the count starts again. The common case, no failure counted,
     /// reads one word and writes nothing (R9).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn success(&self, generation: u32) {
         let current = self.count.load(Ordering::Relaxed);
         if unpack(current).1 != 0 {

@@ -118,7 +118,7 @@ impl Policies {
     }
 
     /// The consecutive policy, when it is the only one: the breaker's inline success path.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn consecutive_only(&self) -> Option<&Consecutive> {
         match (&self.failure, &self.slow) {
             (Failure::Consecutive(c), None) => Some(c),
@@ -127,7 +127,7 @@ impl Policies {
     }
 
     /// Whether recording needs the time: a time window.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn needs_clock(&self) -> bool {
         self.needs_clock
     }

@@ -525,7 +525,7 @@ impl TimeWindow {
 
     /// The epoch of `now`, and the set's newest after this record moved it up. A reading in the
     /// newest epoch (the common case) is placed with a multiplication rather than a division.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn epoch(&self, set: &Set, generation: u32, now: Millis) -> (u64, u64) {
         let newest = set.newest.load(Ordering::Acquire);
         let start = newest.saturating_mul(self.width);
@@ -540,7 +540,7 @@ impl TimeWindow {
     /// marked one can be in the window: a success then only lowers the rate. The test is
     /// conservative (a mark up to `RING` epochs back counts as in the window), so it never skips a
     /// tally that could trip.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn judge(
         &self,
         set: &Set,

@@ -319,7 +319,7 @@ fn raise(slot: &AtomicU64, to: Tally) {
 /// An attempt of a call that may retry (`attempts > 1`, not cut to one by nesting) failed:
 /// counts it when it was the call's first attempt, and when `retry` asks the budget for the next
 /// one. Nothing is touched on a breaker whose budget is off.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline)]
 pub(crate) fn on_failed_attempt(breaker: &Breaker, attempt: u32, retry: bool) -> Answer {
     let Budget::Percent(percent) = breaker.config().budget() else {
         return Answer::Granted(None);
@@ -378,7 +378,7 @@ pub(crate) fn refund(breaker: &Breaker, second: u32) {
 
 /// A call that had retried succeeded: its success is not a first attempt. Called before the
 /// success is recorded.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline)]
 pub(crate) fn on_retried_success(breaker: &Breaker) {
     if let Budget::Percent(_) = breaker.config().budget() {
         breaker.budget().0.retried_success();

@@ -59,12 +59,12 @@ pub struct Call<'b> {
 impl<'b> Call<'b> {
     /// Starts a call under `breaker` with `policy`. Nested in another call's attempt it follows
     /// R12, but no nesting edge names it: see [`Call::at`].
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn new(breaker: &'b Breaker, policy: &'b CallPolicy) -> Call<'b> {
         Call::start(breaker, policy, None)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn start(
         breaker: &'b Breaker,
         policy: &'b CallPolicy,
@@ -85,7 +85,7 @@ impl<'b> Call<'b> {
     /// Asks for the next attempt. `Err` carries what the call returns instead: the rejection,
     /// when the breaker refuses the first attempt (R4), or when a `per_call` admission went stale
     /// while the call waited to retry (R2).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn admit<E: From<Rejected>>(&mut self) -> Result<(), E> {
         match &self.permit {
             None => {
@@ -126,7 +126,7 @@ impl<'b> Call<'b> {
 
     /// Whether the attempt now running is the call's last, whatever its outcome: the generated code
     /// hands it the original arguments instead of clones.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn is_last(&self) -> bool {
         self.attempt >= self.attempts || self.is_probe_per_call()
     }
@@ -143,7 +143,7 @@ impl<'b> Call<'b> {
     }
 
     /// Settles the attempt's result.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn settle<T, E>(
         &mut self,
         result: Result<T, E>,
@@ -151,20 +151,25 @@ impl<'b> Call<'b> {
     ) -> Next<T, E> {
         match result {
             Ok(value) => {
-                if self.attempt > 1 {
-                    // Before the success is recorded: the budget must never take it for a first
-                    // attempt.
-                    budget::on_retried_success(self.breaker);
-                }
-                if let Some(permit) = self.permit.take() {
-                    permit.success();
-                }
+                self.succeeded();
                 Next::Return(Ok(value))
             }
             Err(error) => {
                 let verdict = classify(&error);
                 self.settle_error(error, verdict, false)
             }
+        }
+    }
+
+    /// Records a successful attempt; compiled once, not once per result type.
+    #[cfg_attr(not(debug_assertions), inline)]
+    fn succeeded(&mut self) {
+        if self.attempt > 1 {
+            // Before the success is recorded: the budget must never take it for a first attempt.
+            budget::on_retried_success(self.breaker);
+        }
+        if let Some(permit) = self.permit.take() {
+            permit.success();
         }
     }
 
@@ -184,7 +189,20 @@ impl<'b> Call<'b> {
         self.policy.timeout()
     }
 
+    /// Settles a failed attempt with the call's `error`, which the call returns if it is over. The
+    /// decision is [`decide`](Call::decide)'s, compiled once: this is all that is compiled per
+    /// error type.
     fn settle_error<T, E>(&mut self, error: E, verdict: Verdict, timed_out: bool) -> Next<T, E> {
+        match self.decide(verdict, timed_out) {
+            Some(wait) => Next::Retry(wait),
+            None => Next::Return(Err(error)),
+        }
+    }
+
+    /// What follows a failed attempt with this `verdict`: the wait before the next attempt, or
+    /// `None` when the call is over.
+    #[cfg_attr(not(debug_assertions), inline)]
+    fn decide(&mut self, verdict: Verdict, timed_out: bool) -> Option<Duration> {
         let mut retry = verdict == Verdict::Transient && !self.is_last();
         if verdict == Verdict::Transient && !retry && self.attempts < self.policy.attempts() {
             self.nested_single();
@@ -211,7 +229,7 @@ impl<'b> Call<'b> {
         // The breaker judges the call, not the attempt: keep the permit for the next one.
         if granularity == Granularity::PerCall && retry {
             self.permit = permit;
-            return Next::Retry(self.policy.wait(self.attempt));
+            return Some(self.policy.wait(self.attempt));
         }
         if let Some(permit) = permit {
             match (verdict, timed_out) {
@@ -221,7 +239,7 @@ impl<'b> Call<'b> {
             }
         }
         if !retry {
-            return Next::Return(Err(error));
+            return None;
         }
         // `per_attempt`: the next attempt asks now, before the wait: a breaker this failure (or
         // another caller) has opened ends the call at once, with this error (R1), and the retry
@@ -232,10 +250,10 @@ impl<'b> Call<'b> {
                 if let Some(second) = withdrawn {
                     budget::refund(self.breaker, second);
                 }
-                return Next::Return(Err(error));
+                return None;
             }
         }
-        Next::Retry(self.policy.wait(self.attempt))
+        Some(self.policy.wait(self.attempt))
     }
 
     /// A transient failure ends a call that nesting cut to one attempt, where its own policy
@@ -253,7 +271,7 @@ impl<'b> Call<'b> {
     /// (R12). The generated code enters it on each poll of the attempt. It asks for it once per
     /// attempt, right after the admission; with feature `testing` it also takes the fault injected
     /// for the attempt, if one is armed.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn span(&self) -> crate::__private::AttemptSpan {
         let scope = attempt_scope(self.breaker, self.attempt, self.attempts, self.nesting());
         #[cfg(feature = "testing")]
@@ -271,7 +289,7 @@ impl Call<'static> {
     /// Starts a call of the fn at `site`, under its breaker and with its policy: what the
     /// expansion of `#[circuit_breaker]` does, so that a nesting this call takes part in is
     /// recorded under the fn's name (R12).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn at(site: &'static CallSite) -> Call<'static> {
         Call::start(site.breaker(), site.policy(), Some(site))
     }
@@ -281,7 +299,7 @@ impl Call<'static> {
 /// is checked against the global filter first, inline: with DEBUG off (the usual case in
 /// production) it costs one relaxed load, and the attempt carries no span at all. Each branch
 /// builds the value in place, so no empty span is copied around.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn attempt_scope(
     breaker: &Breaker,
     attempt: u32,

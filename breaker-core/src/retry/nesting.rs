@@ -51,7 +51,7 @@ static UNNAMED: CallSite = CallSite::new(
 static UNNAMED_BREAKER: Breaker = Breaker::new(Config::new("(none)"));
 
 /// The call site a call keeps: its own, or [`UNNAMED`].
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn site(site: Option<&'static CallSite>) -> &'static CallSite {
     match site {
         Some(site) => site,
@@ -75,7 +75,7 @@ thread_local! {
 
 impl NestingScope {
     /// The scope of the attempt running on this thread, if any.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn current() -> Option<NestingScope> {
         CURRENT.with(Cell::get)
     }
@@ -100,7 +100,7 @@ impl NestingScope {
     /// }
     /// # spawn_worker().join().unwrap();
     /// ```
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn enter(self) -> EnteredScope {
         EnteredScope {
             previous: CURRENT.with(|current| current.replace(Some(self))),
@@ -111,7 +111,7 @@ impl NestingScope {
     /// The scope a call of `site` (see [`site`]) making `attempts` attempts opens: none unless it
     /// may retry. (A call that may retry makes its policy's attempts: nesting cuts them to one or
     /// leaves them, so the outer site's policy says how many the scope's call makes.)
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn of(site: &'static CallSite, attempts: u32) -> Option<NestingScope> {
         (attempts > 1).then_some(NestingScope { outer: site })
     }
@@ -186,7 +186,7 @@ pub struct EnteredScope {
 }
 
 impl Drop for EnteredScope {
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn drop(&mut self) {
         // `try_with`: a guard may be dropped while the thread's locals are torn down.
         let _ = CURRENT.try_with(|current| current.set(self.previous));
@@ -224,7 +224,7 @@ pub struct AttemptScope {
 }
 
 impl AttemptScope {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn new(span: Option<tracing::Span>, nesting: Option<NestingScope>) -> AttemptScope {
         AttemptScope { span, nesting }
     }
@@ -245,7 +245,7 @@ impl AttemptScope {
     /// A debug build uses [`AttemptScope::enter`] instead, which is compiled once rather than once
     /// per annotated fn.
     #[cfg(not(debug_assertions))]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
         match (&self.span, self.nesting) {
             (None, None) => guarded(f),
@@ -268,7 +268,7 @@ impl AttemptScope {
     /// of its attempt, not a copy of this. An optimised build runs the expansion's attempts
     /// through [`AttemptScope::run`], where inlining the closure costs nothing and each case gets
     /// code of its own.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn enter(&self) -> EnteredAttempt<'_> {
         EnteredAttempt {
             // The scope is entered inside the span, and the guard armed inside both.
@@ -296,7 +296,7 @@ pub(crate) struct EnteredAttempt<'a> {
 impl EnteredAttempt<'_> {
     /// The attempt returned (a poll or a blocking call): no panic came out of it. Leaves the
     /// scope and the span.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn returned(self) {
         let EnteredAttempt { panicking, .. } = self;
         panicking.disarm();
@@ -305,7 +305,7 @@ impl EnteredAttempt<'_> {
 
 /// Runs `f` under the panic guard.
 #[cfg(not(debug_assertions))]
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn guarded<R>(f: impl FnOnce() -> R) -> R {
     let panicking = PanicGuard::arm();
     let out = f();
@@ -317,7 +317,7 @@ fn guarded<R>(f: impl FnOnce() -> R) -> R {
 
 /// A call starts: how many attempts it may make. Outside any scope that is one thread-local read;
 /// inside one, the nesting is recorded (once) when both fns are known.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn start(site: &'static CallSite, policy: &CallPolicy) -> u32 {
     match CURRENT.with(Cell::get) {
         None => policy.attempts(),
@@ -375,7 +375,7 @@ pub(crate) fn suppressed(site: &'static CallSite, policy: &CallPolicy) {
 /// The expansion of such a fn names its breaker, not its call site, so the site is found among
 /// the breaker's: the one that makes a single attempt. On a breaker shared by several such fns
 /// the site cannot be told and no edge is recorded.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn start_single(breaker: &Breaker) {
     if let Some(outer) = CURRENT.with(Cell::get) {
         single_nested(outer, breaker);

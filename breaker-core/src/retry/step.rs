@@ -39,13 +39,13 @@ pub struct Last(AtomicBool);
 
 impl Last {
     /// Not yet known: no attempt has been admitted.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub const fn new() -> Last {
         Last(AtomicBool::new(false))
     }
 
     /// Whether the attempt admitted last is the call's last.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn get(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -116,7 +116,7 @@ impl<T, E> Shape<T, E> {
     /// its output, which gives its `async` block that type, so `?` and `return` in the body infer
     /// as they do in the fn. A method of the `Shape` too: a fn that returns no `Result` gets one
     /// error, on its return type, and none here.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn step<'s, 'a, F: Future<Output = Result<T, E>>>(
         self,
         call: &'s mut Retrying<'a, T, E>,
@@ -157,7 +157,7 @@ impl<T, E, F> fmt::Debug for Step<'_, '_, T, E, F> {
 impl<T, E: Injectable, F: Future<Output = Result<T, E>>> Future for Step<'_, '_, T, E, F> {
     type Output = Option<Result<T, E>>;
 
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         // A debug build erases the attempt's type here, so that the call's poll is compiled once
@@ -194,12 +194,12 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
     fn poll_attempt<B: Future<Output = Result<T, E>> + ?Sized>(
         &mut self,
         mut timer: Pin<&mut Timer>,
-        mut attempt: Pin<&mut B>,
+        attempt: Pin<&mut B>,
         cx: &mut Context<'_>,
     ) -> Polled<T, E> {
         let next = match &self.phase {
             Phase::Run(scope) => {
-                let next = match run(scope, attempt.as_mut(), cx) {
+                let next = match run(scope, attempt, cx) {
                     Poll::Ready(result) => self.call.settle(result, self.classify),
                     Poll::Pending => match self.timed_out(timer.as_mut(), cx) {
                         Some(next) => next,
@@ -211,17 +211,20 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
                 next
             }
             Phase::Admit | Phase::Wait => {
+                // (`Option`'s own methods are avoided in this generic code: each would be
+                // compiled again in every crate with annotated fns.)
                 if let Phase::Admit = self.phase
-                    && let Some(wait) = self.wait.take()
+                    && let Some(wait) = self.wait
                 {
+                    self.wait = None;
                     self.phase = Phase::Wait;
                     timer.as_mut().start(wait);
                 }
                 if let Phase::Wait = self.phase {
-                    if timer.as_mut().elapsed(cx).is_none() {
-                        return Poll::Pending;
+                    match timer.as_mut().elapsed(cx) {
+                        Some(_) => self.phase = Phase::Admit,
+                        None => return Poll::Pending,
                     }
-                    self.phase = Phase::Admit;
                 }
                 match self.start(timer, attempt, cx) {
                     Ok(next) => next,
@@ -234,11 +237,11 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
 
     /// Admits the attempt and polls it a first time: `Ok` with its settled outcome when it is
     /// over, `Err` with what the step's poll returns when it is not (or when it was refused).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn start<B: Future<Output = Result<T, E>> + ?Sized>(
         &mut self,
         mut timer: Pin<&mut Timer>,
-        mut attempt: Pin<&mut B>,
+        attempt: Pin<&mut B>,
         cx: &mut Context<'_>,
     ) -> Result<Next<T, E>, Polled<T, E>> {
         if let Err(rejected) = self.call.admit::<Rejected>() {
@@ -255,31 +258,38 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
             Some(fault) => return Ok(self.call.settle(Err(fault.error::<E>()), self.classify)),
             None => span.scope,
         };
-        if self.timeout.is_some()
+        if let Some(_held) = self.timeout
             && let Some(limit) = self.call.timeout()
         {
             timer.as_mut().start(limit);
         }
-        match run(&span, attempt.as_mut(), cx) {
+        match run(&span, attempt, cx) {
             Poll::Ready(result) => Ok(self.call.settle(result, self.classify)),
             Poll::Pending => {
                 self.phase = Phase::Run(span);
-                self.timed_out(timer, cx).ok_or(Poll::Pending)
+                match self.timed_out(timer, cx) {
+                    Some(next) => Ok(next),
+                    None => Err(Poll::Pending),
+                }
             }
         }
     }
 
     /// The attempt is pending: settled as a failure if its `timeout` has run out.
     fn timed_out(&mut self, timer: Pin<&mut Timer>, cx: &mut Context<'_>) -> Option<Next<T, E>> {
-        let held = self.timeout?;
-        let limit = timer.elapsed(cx)?;
-        Some(self.call.settle_timed_out(held(TimedOut::new(limit))))
+        if let Some(held) = self.timeout
+            && let Some(limit) = timer.elapsed(cx)
+        {
+            Some(self.call.settle_timed_out(held(TimedOut::new(limit))))
+        } else {
+            None
+        }
     }
 
     /// The attempt is settled: the call's result, or `None` when the call goes on. The backoff is
     /// the next step's to sleep, once the caller has dropped this attempt: an attempt cut off by
     /// its `timeout` holds nothing (a connection, a nested call's permit) through the wait.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn after(&mut self, next: Next<T, E>) -> Option<Result<T, E>> {
         match next {
             Next::Return(result) => Some(result),
@@ -293,7 +303,7 @@ impl<T, E: Injectable> Retrying<'_, T, E> {
 
 /// Polls the attempt once inside its scope, under the panic guard: a panic out of it marks the
 /// thread, so that the call's permit, dropped on the way, records a failure (R3).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn run<B: Future + ?Sized>(
     scope: &AttemptScope,
     attempt: Pin<&mut B>,

@@ -128,7 +128,7 @@ pub(super) fn clear() {
 
 /// The fault the attempt just admitted through `breaker` returns instead of running, if one is
 /// armed: the driver's one check.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn take(breaker: &Breaker) -> Option<Fault> {
     if ARMED_BREAKERS.load(Ordering::Relaxed) == 0 {
         return None;

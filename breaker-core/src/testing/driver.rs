@@ -19,7 +19,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// The attempt just admitted through `breaker`, in `scope`; takes the fault armed for it.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn new(scope: AttemptScope, breaker: &Breaker) -> Prepared {
         Prepared {
             scope,
@@ -43,7 +43,7 @@ impl<T, E: Injectable> Attempted<Result<T, E>> {
     /// # Panics
     ///
     /// When the injected fault's factory makes errors of another type than `E`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn into_result(self) -> Result<T, E> {
         match self {
             Attempted::Ran(result) => result,
@@ -65,13 +65,13 @@ pin_project_lite::pin_project! {
 
 impl<B> Faulty<B> {
     /// `body`, unless `fault` stands in for it.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn new(body: B, fault: Option<Fault>) -> Faulty<B> {
         Faulty { body, fault }
     }
 
     /// Calls a blocking body, unless a fault stands in for it.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn call<R>(self) -> Attempted<R>
     where
         B: FnOnce() -> R,
@@ -86,7 +86,7 @@ impl<B> Faulty<B> {
 impl<B: Future> Future for Faulty<B> {
     type Output = Attempted<B::Output>;
 
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if let Some(fault) = this.fault.take() {

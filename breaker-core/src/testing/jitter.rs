@@ -64,7 +64,7 @@ pub fn set_jitter(jitter: Jitter) {
 }
 
 /// The wait a draw from `[0, max]` is pinned to, if the switch pins it.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn pinned(max: Duration) -> Option<Duration> {
     match JITTER.load(Ordering::Relaxed) {
         0 => None,
