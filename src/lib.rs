@@ -543,7 +543,9 @@
 //! Total attempts per call, and what the breaker counts of them (see [the choice](#the-choice-what-the-breaker-counts-when-a-call-retries)).
 //! Each attempt gets its own copy of the by-value arguments: clones for every attempt but the
 //! last, which gets the original, so they must be `Clone`; `&mut` arguments are lent again to each
-//! attempt. A by-value `self` is lent to each attempt, not cloned, so a body that consumes `self`
+//! attempt. An argument whose type, as written, the compiler copies (a number, `bool`, `char`, a
+//! shared reference, a tuple or array of them) is copied for each attempt, or read in place when
+//! it is not `mut`: no clone, no bookkeeping. A by-value `self` is lent to each attempt, not cloned, so a body that consumes `self`
 //! cannot retry. Arguments destructured in the signature must be bound to a name to retry.
 //!
 //! ```
