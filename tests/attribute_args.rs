@@ -115,6 +115,23 @@ fn each_blocking_attempt_copies_a_mut_copy_argument_afresh() {
     assert_eq!(seen, [9, 8, 9, 8, 9, 8]);
 }
 
+/// A `mut` shared reference is such an argument too: each attempt starts from the caller's slice,
+/// not from where the attempt before it moved it.
+#[circuit_breaker(threshold = 10, attempts = 3, retry = "per_call", backoff = "10ms")]
+async fn trim_one(mut rest: &str, seen: &mut Vec<String>) -> Result<(), ApiError> {
+    seen.push(rest.to_owned());
+    rest = &rest[1..];
+    seen.push(rest.to_owned());
+    Err(ApiError::Down)
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_attempt_starts_from_a_mut_reference_argument_as_passed() {
+    let mut seen = Vec::new();
+    assert_eq!(trim_one("abc", &mut seen).await, Err(ApiError::Down));
+    assert_eq!(seen, ["abc", "bc"].repeat(3));
+}
+
 /// One attempt: the argument is moved in as is, `Clone` or not.
 #[circuit_breaker(threshold = 10)]
 async fn consume(payload: NotClone) -> Result<u32, ApiError> {
